@@ -1,0 +1,114 @@
+"""Download release artifacts into a content-addressed cache, verified before anyone reads them."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tarfile
+import tempfile
+from pathlib import Path
+
+from forkkit.errors import ForkKitError
+from forkkit.index import IndexFile, find_sdist, open_url, redact
+from forkkit.locking import file_lock
+from forkkit.pin import Pin
+
+CHUNK = 1 << 20
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(CHUNK), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def artifact_path(cache_dir: Path, sha256: str, filename: str) -> Path:
+    return cache_dir / "artifacts" / sha256[:2] / sha256 / filename
+
+
+def cached_artifact(cache_dir: Path, sha256: str, filename: str) -> Path | None:
+    """The cached file, if present and intact; a damaged copy is removed so it is fetched again."""
+    path = artifact_path(cache_dir, sha256, filename)
+    if not path.is_file():
+        return None
+    if sha256_of(path) == sha256:
+        return path
+    path.unlink()
+    return None
+
+
+def download_verified(file: IndexFile, expected_sha256: str, cache_dir: Path) -> Path:
+    """Return the cached artifact, downloading it first; a sha256 mismatch keeps nothing."""
+    if file.sha256 and file.sha256 != expected_sha256:
+        raise ForkKitError(
+            f"sha256 mismatch for {file.filename}: pinned {expected_sha256}, "
+            f"the index lists {file.sha256}; nothing was downloaded"
+        )
+    target = artifact_path(cache_dir, expected_sha256, file.filename)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with file_lock(target.parent / ".lock"):
+        found = cached_artifact(cache_dir, expected_sha256, file.filename)
+        if found:
+            return found
+        actual = _download_to(file.url, target, expected_sha256)
+    if actual != expected_sha256:
+        raise ForkKitError(
+            f"sha256 mismatch for {file.filename}: pinned {expected_sha256}, "
+            f"downloaded {actual}; the download was discarded and nothing was extracted"
+        )
+    return target
+
+
+def _download_to(url: str, target: Path, expected_sha256: str) -> str:
+    """Stream url next to target and return its sha256; only a matching download becomes target."""
+    digest = hashlib.sha256()
+    handle, temp_name = tempfile.mkstemp(dir=target.parent, prefix=".part-")
+    temp = Path(temp_name)
+    try:
+        with os.fdopen(handle, "wb") as out, open_url(url) as response:
+            for chunk in iter(lambda: response.read(CHUNK), b""):
+                digest.update(chunk)
+                out.write(chunk)
+        actual = digest.hexdigest()
+        if actual == expected_sha256:
+            os.replace(temp, target)
+        return actual
+    except OSError as exc:
+        raise ForkKitError(f"download of {redact(url)} failed: {exc}") from None
+    finally:
+        temp.unlink(missing_ok=True)
+
+
+def fetch_sdist(pin: Pin, cache_dir: Path) -> Path:
+    cached = cached_artifact(cache_dir, pin.sha256, pin.artifact) if pin.artifact else None
+    if cached:
+        return cached
+    file = find_sdist(pin.project, pin.version)
+    return download_verified(file, pin.sha256, cache_dir)
+
+
+def extract_sdist(archive: Path, dest: Path) -> Path:
+    """Extract a verified sdist into dest and return its single top-level directory."""
+    try:
+        with tarfile.open(archive) as tar:
+            _safe_extract(tar, dest)
+    except (tarfile.TarError, OSError) as exc:
+        raise ForkKitError(f"cannot extract {archive.name}: {exc}") from None
+    tops = list(dest.iterdir())
+    if len(tops) != 1 or not tops[0].is_dir():
+        raise ForkKitError(f"{archive.name}: expected one top-level directory in the sdist")
+    return tops[0]
+
+
+def _safe_extract(tar: tarfile.TarFile, dest: Path) -> None:
+    if hasattr(tarfile, "data_filter"):
+        tar.extractall(dest, filter="data")
+        return
+    root = dest.resolve()
+    for member in tar.getmembers():  # pragma: no cover - Pythons without extraction filters
+        target = (dest / member.name).resolve()
+        if (root not in target.parents and target != root) or member.issym() or member.islnk():
+            raise ForkKitError(f"refusing unsafe path in sdist: {member.name}")
+    tar.extractall(dest)
