@@ -1,0 +1,132 @@
+"""Materialise the pinned release as a git checkout: one pristine commit, tagged, then `patched`.
+
+Pristine imports are cached as bare repositories keyed by the release's content address, so a
+fresh checkout is a local clone and a warm one is left alone.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from forkkit import gitutil
+from forkkit.errors import ForkKitError
+from forkkit.fetch import extract_sdist, fetch_sdist
+from forkkit.locking import file_lock
+from forkkit.pin import Pin
+from forkkit.project import Project
+
+PATCHED_BRANCH = "patched"
+
+
+def pristine_repo_path(cache_dir: Path, pin: Pin) -> Path:
+    return cache_dir / "repos" / f"{pin.project}-{pin.version}-{pin.cache_key}.git"
+
+
+def ensure_pristine(pin: Pin, cache_dir: Path) -> Path:
+    """A bare repository in the cache holding the pristine release at tag upstream/<version>."""
+    target = pristine_repo_path(cache_dir, pin)
+    with file_lock(cache_dir / "repos" / ".lock"):
+        if target.is_dir() and gitutil.rev(target, pin.upstream_tag):
+            return target
+        if target.exists():  # half-written by an interrupted run: it is only a cache entry
+            shutil.rmtree(target)
+        with tempfile.TemporaryDirectory(dir=target.parent, prefix=".import-") as scratch:
+            built = Path(scratch) / "repo.git"
+            if pin.source == "index":
+                _import_sdist(pin, cache_dir, Path(scratch), built)
+            else:
+                _import_git(pin, built)
+            os.replace(built, target)
+    return target
+
+
+def _import_sdist(pin: Pin, cache_dir: Path, scratch: Path, bare: Path) -> None:
+    tree = extract_sdist(fetch_sdist(pin, cache_dir), scratch / "src")
+    gitutil.run(scratch, "init", "--quiet", "--bare", str(bare))
+    work = ("--git-dir", str(bare), "--work-tree", str(tree))
+    gitutil.run(scratch, *work, "add", "--all", "--force", ".")
+    message = f"Import {pin.project} {pin.version}\n\nsdist {pin.artifact} sha256 {pin.sha256}"
+    gitutil.run(scratch, *work, "commit", "--quiet", "-m", message, env=gitutil.TOOL_IDENTITY)
+    gitutil.run(scratch, "--git-dir", str(bare), "tag", pin.upstream_tag)
+
+
+def _import_git(pin: Pin, bare: Path) -> None:
+    url = pin.url if "://" in pin.url else Path(pin.url).resolve().as_uri()
+    gitutil.run(
+        bare.parent,
+        "clone",
+        "--quiet",
+        "--bare",
+        "--depth",
+        "1",
+        "--branch",
+        pin.tag,
+        url,
+        str(bare),
+    )
+    commit = gitutil.rev(bare, f"{pin.tag}^{{commit}}")
+    if commit != pin.commit:
+        raise ForkKitError(f"tag {pin.tag} of {pin.url} is commit {commit}, pinned {pin.commit}")
+    message = f"Import {pin.project} {pin.version}\n\ngit {pin.url} tag {pin.tag} commit {commit}"
+    tree = f"{pin.tag}^{{tree}}"
+    imported = gitutil.run(bare, "commit-tree", tree, "-m", message, env=gitutil.TOOL_IDENTITY)
+    gitutil.run(bare, "tag", pin.upstream_tag, imported.strip())
+
+
+def pristine_tree(pristine: Path, pin: Pin) -> str:
+    tree = gitutil.rev(pristine, f"{pin.upstream_tag}^{{tree}}")
+    if not tree:
+        raise ForkKitError(f"cache entry {pristine} lost tag {pin.upstream_tag}")
+    return tree
+
+
+def ensure_checkout(project: Project, pin: Pin) -> Path:
+    """The checkout directory, a git repository that holds tag upstream/<version> of the pin."""
+    checkout = project.checkout_dir
+    pristine = ensure_pristine(pin, project.cache_dir)
+    expected_tree = pristine_tree(pristine, pin)
+    if gitutil.open_repo(checkout) is None:
+        _set_aside_if_present(checkout)
+        _clone(pristine, pin, checkout)
+        return checkout
+    tag_tree = gitutil.rev(checkout, f"{pin.upstream_tag}^{{tree}}")
+    if tag_tree is None:
+        gitutil.run(
+            checkout,
+            "fetch",
+            "--quiet",
+            "--no-tags",
+            str(pristine),
+            f"refs/tags/{pin.upstream_tag}:refs/tags/{pin.upstream_tag}",
+        )
+    elif tag_tree != expected_tree:
+        raise ForkKitError(
+            f"tag {pin.upstream_tag} in {checkout} does not hold the pinned release; "
+            f"move the checkout aside (its branches are yours) and run apply again"
+        )
+    return checkout
+
+
+def _set_aside_if_present(checkout: Path) -> None:
+    """Never delete a broken checkout: it may hold someone's edits. Move it next to itself."""
+    if checkout.exists() and any(checkout.iterdir()):
+        aside = checkout.with_name(f"{checkout.name}.broken-{time.strftime('%Y%m%d-%H%M%S')}")
+        checkout.rename(aside)
+        print(f"note: {checkout} was not a usable git checkout; moved it to {aside}")
+    elif checkout.exists():
+        checkout.rmdir()
+
+
+def _clone(pristine: Path, pin: Pin, checkout: Path) -> None:
+    checkout.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=checkout.parent, prefix=f".{checkout.name}-"))
+    try:
+        gitutil.run(staging, "clone", "--quiet", "--no-checkout", str(pristine), str(staging))
+        gitutil.run(staging, "checkout", "--quiet", "-B", PATCHED_BRANCH, pin.upstream_tag)
+        os.replace(staging, checkout)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)

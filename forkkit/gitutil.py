@@ -1,0 +1,123 @@
+"""Small, project-agnostic git helpers over GitPython."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+import git
+
+from forkkit.errors import ForkKitError
+
+# Commits the tool makes must not depend on the user's git config or the clock, so that a
+# fresh CI machine without user.name works and the same inputs give the same commit ids.
+FIXED_DATE = "2000-01-01T00:00:00+0000"
+TOOL_IDENTITY = {
+    "GIT_AUTHOR_NAME": "litellm fork kit",
+    "GIT_AUTHOR_EMAIL": "fork-kit@users.noreply.github.com",
+    "GIT_COMMITTER_NAME": "litellm fork kit",
+    "GIT_COMMITTER_EMAIL": "fork-kit@users.noreply.github.com",
+    "GIT_AUTHOR_DATE": FIXED_DATE,
+    "GIT_COMMITTER_DATE": FIXED_DATE,
+}
+# The user's global git config must not change what apply and export produce (diff prefixes,
+# abbreviations, signatures, autocrlf, ...), so git runs with only the repository's own config.
+NEUTRAL_ENV = {
+    "GIT_CONFIG_GLOBAL": os.devnull,
+    "GIT_CONFIG_NOSYSTEM": "1",
+    "GIT_COMMITTER_NAME": TOOL_IDENTITY["GIT_COMMITTER_NAME"],
+    "GIT_COMMITTER_EMAIL": TOOL_IDENTITY["GIT_COMMITTER_EMAIL"],
+    "GIT_TERMINAL_PROMPT": "0",
+}
+NEUTRAL_CONFIG = ("-c", "core.autocrlf=false", "-c", "core.safecrlf=false", "-c", "gc.auto=0")
+
+
+def _env(extra: Mapping[str, str] | None) -> dict[str, str]:
+    return {**os.environ, **NEUTRAL_ENV, **(extra or {})}
+
+
+def run(repo_dir: Path, *args: str, env: Mapping[str, str] | None = None) -> str:
+    """Run git in repo_dir; a failure becomes ForkKitError carrying git's last stderr line."""
+    try:
+        return str(
+            git.Git(str(repo_dir)).execute(
+                ["git", *NEUTRAL_CONFIG, *args], env=_env(env), strip_newline_in_stdout=False
+            )
+        )
+    except git.GitCommandError as exc:
+        raise ForkKitError(f"git {args[0]} failed in {repo_dir}: {last_line(exc.stderr)}") from None
+
+
+def run_unchecked(
+    repo_dir: Path, *args: str, env: Mapping[str, str] | None = None
+) -> tuple[int, str, str]:
+    status, out, err = git.Git(str(repo_dir)).execute(
+        ["git", *NEUTRAL_CONFIG, *args],
+        env=_env(env),
+        with_extended_output=True,
+        strip_newline_in_stdout=False,
+        with_exceptions=False,
+    )
+    return int(status), str(out), str(err)
+
+
+def last_line(text: str | bytes | None) -> str:
+    if isinstance(text, bytes):
+        text = text.decode(errors="replace")
+    lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
+    return lines[-1].removeprefix("stderr: ").strip("'") if lines else "no details"
+
+
+def open_repo(path: Path) -> git.Repo | None:
+    """The non-bare repository whose top level is path, or None."""
+    if not (path / ".git").exists():
+        return None
+    try:
+        repo = git.Repo(path)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+        return None
+    if repo.bare or Path(repo.working_tree_dir or "").resolve() != path.resolve():
+        return None
+    return repo
+
+
+def rev(repo_dir: Path, name: str) -> str | None:
+    status, out, _ = run_unchecked(repo_dir, "rev-parse", "--verify", "--quiet", name)
+    return out.strip() if status == 0 else None
+
+
+def is_dirty(repo_dir: Path) -> bool:
+    return bool(run(repo_dir, "status", "--porcelain", "--untracked-files=normal").strip())
+
+
+def am_in_progress(repo_dir: Path) -> bool:
+    return (git_dir(repo_dir) / "rebase-apply").exists()
+
+
+def git_dir(repo_dir: Path) -> Path:
+    return Path(run(repo_dir, "rev-parse", "--absolute-git-dir").strip())
+
+
+def current_branch(repo_dir: Path) -> str | None:
+    status, out, _ = run_unchecked(repo_dir, "symbolic-ref", "--quiet", "--short", "HEAD")
+    return out.strip() if status == 0 else None
+
+
+def commits_between(repo_dir: Path, base: str, tip: str) -> list[str]:
+    out = run(repo_dir, "rev-list", "--reverse", f"{base}..{tip}")
+    return out.split()
+
+
+def subject(repo_dir: Path, commit: str) -> str:
+    return run(repo_dir, "log", "-1", "--format=%s", commit).strip()
+
+
+def commits_not_in_upstream(repo_dir: Path, tip: str) -> list[str]:
+    """Commits reachable from tip but from no upstream/* import tag, oldest first."""
+    return run(repo_dir, "rev-list", "--reverse", tip, "--not", "--tags=upstream/*").split()
+
+
+def is_ancestor(repo_dir: Path, ancestor: str, descendant: str) -> bool:
+    status, _, _ = run_unchecked(repo_dir, "merge-base", "--is-ancestor", ancestor, descendant)
+    return status == 0
