@@ -1,0 +1,5 @@
+import sys
+
+from forkkit.cli import main
+
+sys.exit(main())

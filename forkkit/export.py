@@ -1,0 +1,85 @@
+"""export: turn the commits on `patched` back into patches/ and the series file.
+
+The output is normalised so that apply-then-export changes nothing: zero commit ids, no Date
+header, no version signature, full blob ids (stable, and they let `git am --3way` find a base).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from forkkit import gitutil
+from forkkit.apply import refuse_if_am_in_progress
+from forkkit.checkout import PATCHED_BRANCH
+from forkkit.errors import ForkKitError
+from forkkit.pin import Pin, load_pin
+from forkkit.project import Project
+from forkkit.series import Series, load_series, patch_name, render_series, series_digest
+from forkkit.state import AppliedState, write_state
+
+FORMAT_PATCH_OPTIONS = (
+    "--stdout",
+    "--zero-commit",
+    "--no-signature",
+    "--no-numbered",
+    "--full-index",
+    "--no-renames",
+    "--stat=72",
+    "--encoding=UTF-8",
+)
+
+
+def format_patch(checkout: Path, commit: str) -> str:
+    text = gitutil.run(checkout, "format-patch", *FORMAT_PATCH_OPTIONS, "-1", commit)
+    return "".join(line for line in text.splitlines(keepends=True) if not line.startswith("Date: "))
+
+
+def rendered_patches(checkout: Path, pin: Pin) -> dict[str, str]:
+    """The series as export would write it: file name -> content, in order."""
+    if gitutil.open_repo(checkout) is None:
+        raise ForkKitError(f"no checkout at {checkout}; run `nox -s apply` first")
+    refuse_if_am_in_progress(checkout)
+    if gitutil.is_dirty(checkout):
+        raise ForkKitError(
+            f"{checkout} has uncommitted edits that export would miss; commit them first"
+        )
+    if gitutil.rev(checkout, pin.upstream_tag) is None:
+        raise ForkKitError(f"{checkout} has no tag {pin.upstream_tag}; run `nox -s apply` first")
+    commits = gitutil.commits_between(checkout, pin.upstream_tag, f"refs/heads/{PATCHED_BRANCH}")
+    patches = {}
+    for position, commit in enumerate(commits, 1):
+        patches[patch_name(position, gitutil.subject(checkout, commit))] = format_patch(
+            checkout, commit
+        )
+    return patches
+
+
+def write_patches(patches_dir: Path, patches: dict[str, str]) -> list[str]:
+    """Write the series; return the names of files that were added, changed or removed."""
+    patches_dir.mkdir(parents=True, exist_ok=True)
+    changed = []
+    for name, text in patches.items():
+        path = patches_dir / name
+        if not path.is_file() or path.read_text() != text:
+            path.write_text(text)
+            changed.append(name)
+    for stale in sorted(patches_dir.glob("*.patch")):
+        if stale.name not in patches:
+            stale.unlink()
+            changed.append(stale.name)
+    series_file = patches_dir / "series"
+    series_text = render_series(list(patches))
+    if not series_file.is_file() or series_file.read_text() != series_text:
+        series_file.write_text(series_text)
+        changed.append("series")
+    return changed
+
+
+def export(project: Project) -> list[str]:
+    pin = load_pin(project.pin_file)
+    checkout = project.checkout_dir
+    changed = write_patches(project.patches_dir, rendered_patches(checkout, pin))
+    series: Series = load_series(project.series_file)
+    head = gitutil.rev(checkout, f"refs/heads/{PATCHED_BRANCH}") or ""
+    write_state(checkout, AppliedState(series_digest(pin, series), head))
+    return changed
