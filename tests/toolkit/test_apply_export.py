@@ -1,0 +1,164 @@
+"""apply and export over a synthetic release: idempotence, round trip, refusals, failures."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from forkkit.apply import apply
+from forkkit.check import out_of_sync
+from forkkit.errors import ForkKitError
+from forkkit.export import export
+from forkkit.project import Project
+from forkkit.series import dep3_headers
+from tests.toolkit.fakes import PATCH_MESSAGE, commit_edit, git
+
+
+def author_two_patches(project: Project) -> Path:
+    checkout = apply(project).checkout
+    commit_edit(
+        checkout,
+        "demo/headers.py",
+        "line 5\n",
+        "line five\n",
+        PATCH_MESSAGE.format(subject="headers: spell out line five"),
+    )
+    commit_edit(
+        checkout,
+        "demo/headers.py",
+        "line 30\n",
+        "line thirty\n",
+        PATCH_MESSAGE.format(subject="Headers: Spell out line 30!"),
+    )
+    assert export(project) == [
+        "0001-headers-spell-out-line-five.patch",
+        "0002-headers-spell-out-line-30.patch",
+        "series",
+    ]
+    return checkout
+
+
+def test_apply_twice_is_a_no_op(project: Project) -> None:
+    author_two_patches(project)
+    first = apply(project)
+    head = git(first.checkout, "rev-parse", "HEAD")
+    second = apply(project)
+    assert first.applied is False and second.applied is False
+    assert git(second.checkout, "rev-parse", "HEAD") == head
+
+
+def test_fresh_apply_then_export_changes_nothing(project: Project) -> None:
+    checkout = author_two_patches(project)
+    before = {p.name: p.read_bytes() for p in project.patches_dir.iterdir()}
+    subprocess.run(["rm", "-rf", str(checkout)], check=True)
+    assert apply(project).applied is True
+    assert export(project) == []
+    assert {p.name: p.read_bytes() for p in project.patches_dir.iterdir()} == before
+    assert out_of_sync(project) == []
+
+
+def test_export_is_normalised(project: Project) -> None:
+    author_two_patches(project)
+    text = (project.patches_dir / "0001-headers-spell-out-line-five.patch").read_text()
+    assert text.startswith("From 0000000000000000000000000000000000000000 ")
+    assert "\nDate: " not in text
+    assert "\n-- \n" not in text  # no git version signature
+    assert dep3_headers(text) == {
+        "Origin": "vendor",
+        "Forwarded": "no",
+        "Applied-Upstream": "no",
+        "Last-Update": "2026-11-23",
+    }
+
+
+def test_changed_series_is_reapplied(project: Project) -> None:
+    checkout = author_two_patches(project)
+    (project.patches_dir / "series").write_text("0001-headers-spell-out-line-five.patch\n")
+    assert apply(project).applied is True
+    assert "line thirty" not in (checkout / "demo/headers.py").read_text()
+    assert "line five" in (checkout / "demo/headers.py").read_text()
+
+
+def test_uncommitted_edits_are_refused_and_kept(project: Project) -> None:
+    checkout = author_two_patches(project)
+    (checkout / "README.md").write_text("my work in progress\n")
+    with pytest.raises(ForkKitError, match=r"uncommitted edits.*export.*--force"):
+        apply(project)
+    assert (checkout / "README.md").read_text() == "my work in progress\n"
+
+
+def test_force_stashes_uncommitted_edits(project: Project) -> None:
+    checkout = author_two_patches(project)
+    (checkout / "README.md").write_text("my work in progress\n")
+    (project.patches_dir / "series").write_text("")
+    result = apply(project, force=True)
+    assert any("stash" in note for note in result.notes)
+    assert "forkkit apply --force" in git(checkout, "stash", "list")
+
+
+def test_unrecorded_commits_are_refused_then_backed_up(project: Project) -> None:
+    checkout = author_two_patches(project)
+    commit_edit(checkout, "README.md", "demo", "DEMO", "readme: shout")
+    with pytest.raises(ForkKitError, match=r"1 commit\(s\).*readme: shout.*export"):
+        apply(project)
+    result = apply(project, force=True)
+    backup = next(note for note in result.notes if "backup" in note).split()[-1]
+    assert git(checkout, "log", "-1", "--format=%s", backup).strip() == "readme: shout"
+    assert "DEMO" not in (checkout / "README.md").read_text()
+
+
+def test_failing_patch_names_patch_file_and_hunk(project: Project) -> None:
+    author_two_patches(project)
+    patch = project.patches_dir / "0002-headers-spell-out-line-30.patch"
+    patch.write_text(patch.read_text().replace(" line 31\n", " line 31 was edited\n"))
+    with pytest.raises(ForkKitError) as failure:
+        apply(project)
+    message = str(failure.value)
+    assert "\n" not in message
+    assert "0002-headers-spell-out-line-30.patch" in message
+    assert "demo/headers.py hunk #1 @@ -27,7 +27,7 @@" in message
+    assert "am --continue" in message and "am --abort" in message
+    with pytest.raises(ForkKitError, match=r"git am. is stopped"):
+        apply(project)
+
+
+def test_three_way_conflict_leaves_markers_for_a_human(project: Project) -> None:
+    checkout = author_two_patches(project)
+    git(checkout, "checkout", "--quiet", "upstream/1.0", "--", ".")
+    (project.patches_dir / "0003-x.patch").write_text(
+        (project.patches_dir / "0001-headers-spell-out-line-five.patch")
+        .read_text()
+        .replace("+line five", "+line FIVE")
+    )
+    git(checkout, "checkout", "--quiet", "patched", "--", ".")
+    series = project.series_file.read_text() + "0003-x.patch\n"
+    project.series_file.write_text(series)
+    with pytest.raises(ForkKitError, match=r"0003-x\.patch.*conflict markers in demo/headers\.py"):
+        apply(project)
+    assert "<<<<<<<" in (checkout / "demo/headers.py").read_text()
+
+
+def test_check_accepts_a_hand_edited_message(project: Project) -> None:
+    author_two_patches(project)
+    patch = project.patches_dir / "0001-headers-spell-out-line-five.patch"
+    patch.write_text(patch.read_text().replace("Why this change", "Why exactly this change"))
+    assert out_of_sync(project) == []
+
+
+def test_check_reports_hand_edited_diff_with_stale_blob_ids(project: Project) -> None:
+    author_two_patches(project)
+    patch = project.patches_dir / "0001-headers-spell-out-line-five.patch"
+    patch.write_text(patch.read_text().replace("+line five", "+line 5ive"))
+    # the edited patch's post-image id is stale, and so is the next patch's pre-image id
+    assert out_of_sync(project) == [
+        "0001-headers-spell-out-line-five.patch: differs from what export writes",
+        "0002-headers-spell-out-line-30.patch: differs from what export writes",
+    ]
+
+
+def test_check_reports_patch_missing_from_series(project: Project) -> None:
+    author_two_patches(project)
+    (project.patches_dir / "0009-stray.patch").write_text("stray\n")
+    assert out_of_sync(project) == ["0009-stray.patch: in patches/ but not in the series"]
