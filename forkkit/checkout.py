@@ -75,6 +75,10 @@ def _import_git(pin: Pin, bare: Path) -> None:
     tree = f"{pin.tag}^{{tree}}"
     imported = gitutil.run(bare, "commit-tree", tree, "-m", message, env=gitutil.TOOL_IDENTITY)
     gitutil.run(bare, "tag", pin.upstream_tag, imported.strip())
+    gitutil.run(bare, "update-ref", "--no-deref", "HEAD", imported.strip())
+    for ref in gitutil.run(bare, "for-each-ref", "--format=%(refname)").split():
+        if ref != f"refs/tags/{pin.upstream_tag}":  # the checkout shows only our import tag
+            gitutil.run(bare, "update-ref", "-d", ref)
 
 
 def pristine_tree(pristine: Path, pin: Pin) -> str:

@@ -67,6 +67,9 @@ def _known_fields(table: dict[str, object], path: Path) -> dict[str, str]:
     unknown = sorted(set(table) - names)
     if unknown:
         raise ForkKitError(f"{path}: unknown key(s) in [upstream]: {', '.join(unknown)}")
+    missing = [key for key in ("project", "version", "source") if key not in table]
+    if missing:
+        raise ForkKitError(f"{path}: [upstream] needs {', '.join(missing)}")
     return {key: str(value) for key, value in table.items()}
 
 
