@@ -6,7 +6,8 @@ from forkkit.apply import apply
 from forkkit.export import rendered_patches
 from forkkit.pin import load_pin
 from forkkit.project import Project
-from forkkit.series import render_series
+from forkkit.release import load_release, stale_revision
+from forkkit.series import load_series, render_series
 
 
 def out_of_sync(project: Project) -> list[str]:
@@ -25,4 +26,5 @@ def out_of_sync(project: Project) -> list[str]:
             problems.append(f"{path.name}: in patches/ but not in the series")
     if project.series_file.read_text() != render_series(list(rendered)):
         problems.append("series: differs from what export writes")
-    return problems
+    stale = stale_revision(load_release(project.release_file), load_series(project.series_file))
+    return [*problems, f"release.toml: {stale}"] if stale else problems

@@ -55,6 +55,23 @@ def cmd_check(project: Project, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_build(project: Project, args: argparse.Namespace) -> int:
+    from forkkit.build import build, describe, parse_platform
+
+    for wheel in build(project, [parse_platform(p) for p in args.platform]):
+        print(f"built {describe(wheel)}")
+    return 0
+
+
+def cmd_bump(project: Project, args: argparse.Namespace) -> int:
+    from forkkit.release import bump
+    from forkkit.series import load_series
+
+    release = bump(project.release_file, load_series(project.series_file), reset=args.reset)
+    print(f"release is now {release.local_version()} ({project.release_file})")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="forkkit", description=__doc__)
     parser.add_argument("--root", type=Path, default=Path.cwd(), help="repository root")
@@ -66,6 +83,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     verbs.add_parser("export", help="write the commits on `patched` back to patches/")
     verbs.add_parser("check", help="fail when export would change patches/")
+    build_parser_ = verbs.add_parser("build", help="build the patched wheel(s) into dist/")
+    build_parser_.add_argument(
+        "--platform",
+        action="append",
+        default=[],
+        help="platform tag of a compiled release to patch (repeatable; default: this machine)",
+    )
+    bump_parser = verbs.add_parser("bump", help="move the release revision to the current series")
+    bump_parser.add_argument("--reset", action="store_true", help="start again at revision 1")
     return parser
 
 
@@ -74,6 +100,8 @@ HANDLERS: dict[str, Handler] = {
     "apply": cmd_apply,
     "export": cmd_export,
     "check": cmd_check,
+    "build": cmd_build,
+    "bump": cmd_bump,
 }
 
 

@@ -49,6 +49,20 @@ def run(repo_dir: Path, *args: str, env: Mapping[str, str] | None = None) -> str
         raise ForkKitError(f"git {args[0]} failed in {repo_dir}: {last_line(exc.stderr)}") from None
 
 
+def run_bytes(repo_dir: Path, *args: str) -> bytes:
+    """Like run, for output that must stay bytes (file contents)."""
+    try:
+        out = git.Git(str(repo_dir)).execute(
+            ["git", *NEUTRAL_CONFIG, *args],
+            env=_env(None),
+            stdout_as_string=False,
+            strip_newline_in_stdout=False,
+        )
+    except git.GitCommandError as exc:
+        raise ForkKitError(f"git {args[0]} failed in {repo_dir}: {last_line(exc.stderr)}") from None
+    return bytes(out)
+
+
 def run_unchecked(
     repo_dir: Path, *args: str, env: Mapping[str, str] | None = None
 ) -> tuple[int, str, str]:

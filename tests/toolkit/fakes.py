@@ -16,7 +16,8 @@ from pathlib import Path
 
 from forkkit.pin import Pin, save_pin
 from forkkit.project import Project
-from forkkit.series import render_series
+from forkkit.release import Release, patches_digest, save_release
+from forkkit.series import load_series, render_series
 
 BASE_FILES = {
     "demo/__init__.py": "VERSION = '1.0'\n",
@@ -90,7 +91,10 @@ def make_project(root: Path, pin: Pin, series: tuple[str, ...] = ()) -> Project:
     save_pin(pin, root / "upstream" / "pin.toml")
     (root / "patches").mkdir(parents=True, exist_ok=True)
     (root / "patches" / "series").write_text(render_series(list(series)))
-    return Project(root)
+    project = Project(root)
+    empty = patches_digest(load_series(project.series_file))
+    save_release(Release("fork", 1, empty), project.release_file)
+    return project
 
 
 def git(repo: Path, *args: str) -> str:

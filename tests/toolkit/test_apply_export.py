@@ -12,7 +12,8 @@ from forkkit.check import out_of_sync
 from forkkit.errors import ForkKitError
 from forkkit.export import export
 from forkkit.project import Project
-from forkkit.series import dep3_headers
+from forkkit.release import bump, load_release
+from forkkit.series import dep3_headers, load_series
 from tests.toolkit.fakes import PATCH_MESSAGE, commit_edit, git
 
 
@@ -37,6 +38,7 @@ def author_two_patches(project: Project) -> Path:
         "0002-headers-spell-out-line-30.patch",
         "series",
     ]
+    bump(project.release_file, load_series(project.series_file))
     return checkout
 
 
@@ -144,6 +146,7 @@ def test_check_accepts_a_hand_edited_message(project: Project) -> None:
     author_two_patches(project)
     patch = project.patches_dir / "0001-headers-spell-out-line-five.patch"
     patch.write_text(patch.read_text().replace("Why this change", "Why exactly this change"))
+    bump(project.release_file, load_series(project.series_file))
     assert out_of_sync(project) == []
 
 
@@ -151,6 +154,7 @@ def test_check_reports_hand_edited_diff_with_stale_blob_ids(project: Project) ->
     author_two_patches(project)
     patch = project.patches_dir / "0001-headers-spell-out-line-five.patch"
     patch.write_text(patch.read_text().replace("+line five", "+line 5ive"))
+    bump(project.release_file, load_series(project.series_file))
     # the edited patch's post-image id is stale, and so is the next patch's pre-image id
     assert out_of_sync(project) == [
         "0001-headers-spell-out-line-five.patch: differs from what export writes",
@@ -162,3 +166,16 @@ def test_check_reports_patch_missing_from_series(project: Project) -> None:
     author_two_patches(project)
     (project.patches_dir / "0009-stray.patch").write_text("stray\n")
     assert out_of_sync(project) == ["0009-stray.patch: in patches/ but not in the series"]
+
+
+def test_check_reports_series_change_without_release_bump(project: Project) -> None:
+    checkout = author_two_patches(project)
+    commit_edit(checkout, "README.md", "demo", "DEMO", PATCH_MESSAGE.format(subject="readme"))
+    export(project)
+    assert out_of_sync(project) == [
+        "release.toml: the series changed but release revision 2 did not move; "
+        "run `nox -s bump` and commit patches/release.toml"
+    ]
+    bump(project.release_file, load_series(project.series_file))
+    assert out_of_sync(project) == []
+    assert load_release(project.release_file).local_version() == "fork.3"
