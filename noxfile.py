@@ -1,0 +1,116 @@
+"""Sessions: a thin table over `python -m forkkit <verb>`. Run `nox -l` to list them."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import nox
+
+nox.options.default_venv_backend = "uv|virtualenv"
+nox.options.reuse_venv = "yes"
+nox.options.sessions = [
+    "lint",
+    "check-patches",
+    "toolkit-tests",
+    "apply-and-test",
+    "negative-control",
+]
+
+ROOT = Path(__file__).parent
+TOOLKIT_TEST_DEPS = ["pytest>=8", "pytest-timeout>=2", "pytest-asyncio>=0.23"]
+BEHAVIOUR_DEPS = [
+    "pytest>=8",
+    "pytest-asyncio>=0.23",
+    "pytest-timeout>=2",
+    "respx>=0.21",
+    "anthropic>=0.40",
+]
+LINT_DEPS = ["ruff>=0.6", "mypy>=1.10"]
+TEST_ENV = {"LITELLM_LOCAL_MODEL_COST_MAP": "True"}
+
+
+def forkkit(session: nox.Session, *args: str, silent: bool = False) -> str:
+    """Run a toolkit verb with the interpreter nox runs under (the set-up venv)."""
+    out = session.run(sys.executable, "-m", "forkkit", *args, external=True, silent=silent)
+    return out if isinstance(out, str) else ""
+
+
+def built_wheels(output: str) -> list[str]:
+    return [line.split()[1] for line in output.splitlines() if line.startswith("built ")]
+
+
+def pinned_version() -> str:
+    from forkkit.pin import load_pin
+    from forkkit.project import Project
+
+    return load_pin(Project(ROOT).pin_file).version
+
+
+@nox.session(python=False)
+def fetch(session: nox.Session) -> None:
+    """Download the pinned release from the configured index into the cache, sha256-verified."""
+    forkkit(session, "fetch")
+
+
+@nox.session(python=False)
+def apply(session: nox.Session) -> None:
+    """Materialise the pinned checkout (.work/litellm) and apply the series; no-op when current."""
+    forkkit(session, "apply", *session.posargs)
+
+
+@nox.session(python=False)
+def export(session: nox.Session) -> None:
+    """Write the commits on the checkout's `patched` branch back to patches/ and series."""
+    forkkit(session, "export")
+
+
+@nox.session(name="check-patches", python=False)
+def check_patches(session: nox.Session) -> None:
+    """Fail when export would change patches/ or the series moved without a release bump."""
+    forkkit(session, "check")
+
+
+@nox.session(python=False)
+def bump(session: nox.Session) -> None:
+    """Move the release revision (the +fork.N in the wheel version) to the current series."""
+    forkkit(session, "bump", *session.posargs)
+
+
+@nox.session(python=False)
+def build(session: nox.Session) -> None:
+    """Build the patched wheel(s) into dist/ and print their sha256 (-- --platform TAG)."""
+    print(forkkit(session, "build", *session.posargs, silent=True), end="")
+
+
+@nox.session(name="apply-and-test")
+def apply_and_test(session: nox.Session) -> None:
+    """Apply, build the wheel, install it with its proxy extra, run the behaviour suite on it."""
+    wheel = built_wheels(forkkit(session, "build", silent=True))[0]
+    session.log(f"testing {wheel}")
+    session.install("--reinstall-package", "litellm", f"litellm[proxy] @ {Path(wheel).as_uri()}")
+    session.install(*BEHAVIOUR_DEPS)
+    session.run("pytest", "tests/behaviour", *session.posargs, env=TEST_ENV)
+
+
+@nox.session(name="negative-control")
+def negative_control(session: nox.Session) -> None:
+    """Run the behaviour suite on unpatched upstream: passes only if the fixed rows fail there."""
+    session.install(f"litellm[proxy]=={pinned_version()}", *BEHAVIOUR_DEPS)
+    session.run("pytest", "tests/behaviour", "--negative-control", *session.posargs, env=TEST_ENV)
+
+
+@nox.session(name="toolkit-tests")
+def toolkit_tests(session: nox.Session) -> None:
+    """Fast toolkit tests on synthetic releases (plus network-marked ones against the index)."""
+    session.install("-e", ".", *TOOLKIT_TEST_DEPS)
+    session.run("pytest", "tests/toolkit", *session.posargs)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff (lint + format check) and mypy over the toolkit, tests and noxfile."""
+    session.install("-e", ".", *LINT_DEPS)
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+    session.run("mypy", "forkkit")
