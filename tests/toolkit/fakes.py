@@ -47,7 +47,12 @@ class FakeIndex:
     url: str = ""
 
     def publish(self, project: str, version: str, data: bytes, listed_sha256: str = "") -> str:
-        filename = f"{project}-{version}.tar.gz"
+        return self.publish_file(project, f"{project}-{version}.tar.gz", data, listed_sha256)
+
+    def publish_file(
+        self, project: str, filename: str, data: bytes, listed_sha256: str = ""
+    ) -> str:
+        """Serve data as filename and list it on the project page (with listed_sha256 if given)."""
         self.routes[f"/files/{filename}"] = ("application/octet-stream", data)
         page_path = f"/simple/{project}/"
         page = json.loads(self.routes.get(page_path, ("", b'{"files": []}'))[1])
