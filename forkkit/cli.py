@@ -72,6 +72,43 @@ def cmd_bump(project: Project, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_versions(project: Project, args: argparse.Namespace) -> int:
+    from forkkit.pin import load_pin
+    from forkkit.versions import candidates
+
+    words = {True: "resolves", False: "does not resolve", None: "not checked"}
+    found = candidates(load_pin(project.pin_file), pre=args.pre, check=args.check)
+    for candidate in found:
+        print(f"{candidate.version}\t[proxy] {words[candidate.resolves]}")
+    print(f"{len(found)} release(s) newer than the pin")
+    return 0
+
+
+def cmd_rebase(project: Project, args: argparse.Namespace) -> int:
+    from forkkit.rebase import abort, rebase
+    from forkkit.report import STATUS_WORDS, report_paths
+
+    if args.abort:
+        abort(project)
+        print("rebase aborted; pin, patches/ and the checkout are as before")
+        return 0
+    if not args.target:
+        raise ForkKitError("rebase needs a version, 'latest', or --abort")
+    report = rebase(project, args.target, through=args.through, pre=args.pre, record=args.record)
+    for step in report.steps:
+        for outcome in step.outcomes:
+            print(f"{step.to_version}: {outcome.patch}: {STATUS_WORDS[outcome.status]}")
+    print(f"rebased onto {report.reached}; report in {report_paths(project.root)[0]}")
+    return 0
+
+
+def cmd_drop(project: Project, args: argparse.Namespace) -> int:
+    from forkkit.drop import drop
+
+    print(drop(project, args.patch, args.reason))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="forkkit", description=__doc__)
     parser.add_argument("--root", type=Path, default=Path.cwd(), help="repository root")
@@ -90,6 +127,24 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         help="platform tag of a compiled release to patch (repeatable; default: this machine)",
     )
+    versions = verbs.add_parser("versions", help="releases newer than the pin")
+    versions.add_argument("--pre", action="store_true", help="include pre-releases")
+    versions.add_argument(
+        "--check", type=int, default=5, metavar="N", help="test the newest N for [proxy] resolution"
+    )
+    rebase_parser = verbs.add_parser("rebase", help="carry the series onto a newer release")
+    rebase_parser.add_argument("target", nargs="?", help="a version, or 'latest'")
+    rebase_parser.add_argument(
+        "--through", action="store_true", help="walk every release up to target; stop at a conflict"
+    )
+    rebase_parser.add_argument("--pre", action="store_true", help="consider pre-releases")
+    rebase_parser.add_argument("--abort", action="store_true", help="undo a stopped rebase")
+    rebase_parser.add_argument(
+        "--record", action="store_true", help="also write the report to docs/rebases/"
+    )
+    drop_parser = verbs.add_parser("drop", help="remove a patch upstream made obsolete")
+    drop_parser.add_argument("patch", help="patch file name")
+    drop_parser.add_argument("--reason", default="", help="recorded in the rebase report")
     bump_parser = verbs.add_parser("bump", help="move the release revision to the current series")
     bump_parser.add_argument("--reset", action="store_true", help="start again at revision 1")
     return parser
@@ -102,6 +157,9 @@ HANDLERS: dict[str, Handler] = {
     "check": cmd_check,
     "build": cmd_build,
     "bump": cmd_bump,
+    "versions": cmd_versions,
+    "rebase": cmd_rebase,
+    "drop": cmd_drop,
 }
 
 

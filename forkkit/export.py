@@ -75,7 +75,8 @@ def write_patches(patches_dir: Path, patches: dict[str, str]) -> list[str]:
     return changed
 
 
-def export(project: Project) -> list[str]:
+def write_series_from_checkout(project: Project) -> list[str]:
+    """Export and record the result as applied, so the next apply is a no-op."""
     pin = load_pin(project.pin_file)
     checkout = project.checkout_dir
     changed = write_patches(project.patches_dir, rendered_patches(checkout, pin))
@@ -83,3 +84,16 @@ def export(project: Project) -> list[str]:
     head = gitutil.rev(checkout, f"refs/heads/{PATCHED_BRANCH}") or ""
     write_state(checkout, AppliedState(series_digest(pin, series), head))
     return changed
+
+
+def export(project: Project) -> list[str]:
+    from forkkit.rebase import finish_if_rebasing
+    from forkkit.release import bump
+
+    if gitutil.open_repo(project.checkout_dir) is not None:
+        refuse_if_am_in_progress(project.checkout_dir)
+        if finish_if_rebasing(project, project.checkout_dir):
+            changed = write_series_from_checkout(project)
+            bump(project.release_file, load_series(project.series_file), reset=True)
+            return [*changed, "pin.toml", "release.toml"]
+    return write_series_from_checkout(project)

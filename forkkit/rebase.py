@@ -1,0 +1,294 @@
+"""rebase: carry the series onto a newer upstream release, classifying what happens to each patch.
+
+The new release is imported as a commit on top of the old upstream commit, so `git am --3way`
+merges against a real base. Nothing in patches/ or the pin moves until every patch is placed.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+from packaging.version import InvalidVersion, Version
+
+from forkkit import gitutil
+from forkkit.apply import apply, failing_hunks
+from forkkit.checkout import PATCHED_BRANCH, ensure_pristine
+from forkkit.errors import ForkKitError
+from forkkit.index import find_sdist
+from forkkit.pin import Pin, dump_pin, load_pin
+from forkkit.project import Project
+from forkkit.report import PatchOutcome, RebaseReport, StepReport, write_report
+from forkkit.series import Series, dep3_headers, load_series
+from forkkit.versions import newer_versions, tag_for
+
+STATE_NAME = "forkkit-rebase.json"
+
+
+@dataclass
+class Saved:
+    """Everything --abort restores, captured before the rebase touched anything."""
+
+    head: str
+    pin_text: str
+    release_text: str
+    patches: dict[str, str]
+    tags: list[str]
+    new_pin_text: str = ""  # the pin of the step a human is finishing by hand
+
+
+def state_path(checkout: Path) -> Path:
+    return gitutil.git_dir(checkout) / STATE_NAME
+
+
+def load_saved(checkout: Path) -> Saved | None:
+    path = state_path(checkout)
+    return Saved(**json.loads(path.read_text())) if path.is_file() else None
+
+
+def store_saved(checkout: Path, saved: Saved) -> None:
+    state_path(checkout).write_text(json.dumps(asdict(saved), indent=2) + "\n")
+
+
+def target_versions(pin: Pin, target: str, through: bool, pre: bool) -> list[str]:
+    newer = newer_versions(pin, pre)
+    if not newer:
+        raise ForkKitError(f"{pin.project} has no release newer than {pin.version}")
+    wanted = newer[-1] if target == "latest" else _version(target)
+    if wanted not in newer:
+        raise ForkKitError(f"{pin.project} {target} is not a release newer than {pin.version}")
+    steps = [v for v in newer if v <= wanted] if through else [wanted]
+    return [str(v) for v in steps]
+
+
+def _version(text: str) -> Version:
+    try:
+        return Version(text)
+    except InvalidVersion:
+        raise ForkKitError(f"not a version: {text!r} (use a version or 'latest')") from None
+
+
+def pin_for(pin: Pin, version: str) -> Pin:
+    if pin.source == "index":
+        sdist = find_sdist(pin.project, version)
+        return replace(pin, version=version, sha256=sdist.sha256, artifact=sdist.filename)
+    tag = tag_for(pin, Version(version))
+    out = gitutil.run(Path.cwd(), "ls-remote", pin.url, f"refs/tags/{tag}", f"refs/tags/{tag}^{{}}")
+    commits = [line.split()[0] for line in out.splitlines() if line.strip()]
+    if not commits:
+        raise ForkKitError(f"{pin.url} has no tag {tag}")
+    return replace(pin, version=version, tag=tag, commit=commits[-1])  # peeled last
+
+
+def import_on_top(checkout: Path, project: Project, old: Pin, new: Pin) -> None:
+    """Tag upstream/<new>: the new release's tree as a commit whose parent is the old release."""
+    pristine = ensure_pristine(new, project.cache_dir)
+    ref = "refs/forkkit/incoming"
+    gitutil.run(
+        checkout,
+        "fetch",
+        "--quiet",
+        "--no-tags",
+        str(pristine),
+        f"+refs/tags/{new.upstream_tag}:{ref}",
+    )
+    tree = gitutil.rev(checkout, f"{ref}^{{tree}}") or ""
+    gitutil.run(checkout, "update-ref", "-d", ref)
+    message = f"Import {new.project} {new.version}\n\n{_source_line(new)}"
+    commit = gitutil.run(
+        checkout,
+        "commit-tree",
+        tree,
+        "-p",
+        old.upstream_tag,
+        "-m",
+        message,
+        env=gitutil.TOOL_IDENTITY,
+    ).strip()
+    gitutil.run(checkout, "tag", "--force", new.upstream_tag, commit)
+
+
+def _source_line(pin: Pin) -> str:
+    if pin.source == "index":
+        return f"sdist {pin.artifact} sha256 {pin.sha256}"
+    return f"git {pin.url} tag {pin.tag} commit {pin.commit}"
+
+
+def place_patch(checkout: Path, patch: Path, new: Pin) -> PatchOutcome:
+    """Apply one patch on HEAD and say how it went; a conflict leaves `git am` stopped."""
+    applied_upstream = dep3_headers(patch.read_text()).get("Applied-Upstream", "")
+    if _released_by(applied_upstream, new.version):
+        return PatchOutcome(patch.name, "already-upstream", f"Applied-Upstream: {applied_upstream}")
+    status, _, err = gitutil.run_unchecked(checkout, "apply", "--check", "--verbose", str(patch))
+    if status == 0:
+        _am(checkout, patch)
+        shifted = "offset" in err or "fuzz" in err
+        return PatchOutcome(patch.name, "offset" if shifted else "clean", _offsets(err))
+    if gitutil.run_unchecked(checkout, "apply", "--check", "--reverse", str(patch))[0] == 0:
+        return PatchOutcome(patch.name, "already-upstream", "its change is already in the release")
+    hunks = "; ".join(failing_hunks(checkout, patch))
+    status, _, err = gitutil.run_unchecked(checkout, "am", "--3way", "--quiet", str(patch))
+    if status == 0:
+        return PatchOutcome(patch.name, "3-way", f"merged around {hunks}")
+    if "Patch already applied" in err or "No changes" in err:
+        gitutil.run(checkout, "am", "--skip")
+        return PatchOutcome(patch.name, "already-upstream", "3-way merge left nothing to change")
+    conflicts = gitutil.run(checkout, "diff", "--name-only", "--diff-filter=U").split()
+    detail = f"{hunks}; conflict markers in {', '.join(conflicts) or 'no file'}"
+    return PatchOutcome(patch.name, "conflict", detail)
+
+
+def queue_rest(checkout: Path, conflicting: Path, rest: list[Path]) -> None:
+    """Stop at the conflict again with the rest queued, so `git am --continue` applies them."""
+    if not rest:
+        return
+    gitutil.run(checkout, "am", "--abort")
+    queue = [str(p) for p in (conflicting, *rest)]
+    status, _, _ = gitutil.run_unchecked(checkout, "am", "--3way", "--quiet", *queue)
+    if status == 0:  # cannot happen unless git changed its mind; then there is nothing to resolve
+        raise ForkKitError(f"{conflicting.name} conflicted once and then applied; rerun the rebase")
+
+
+def _am(checkout: Path, patch: Path) -> None:
+    gitutil.run(checkout, "am", "--quiet", str(patch))
+
+
+def _offsets(stderr: str) -> str:
+    return "; ".join(line.strip() for line in stderr.splitlines() if "succeeded at" in line)
+
+
+def _released_by(applied_upstream: str, version: str) -> bool:
+    try:
+        return Version(applied_upstream) <= Version(version)
+    except InvalidVersion:
+        return False
+
+
+def rebase_step(project: Project, checkout: Path, old: Pin, new: Pin, series: Series) -> StepReport:
+    step = StepReport(old.version, new.version)
+    import_on_top(checkout, project, old, new)
+    gitutil.run(checkout, "checkout", "--quiet", "-B", PATCHED_BRANCH, new.upstream_tag)
+    for position, patch in enumerate(series.paths()):
+        outcome = place_patch(checkout, patch, new)
+        step.outcomes.append(outcome)
+        if outcome.status == "conflict":
+            step.conflict = True
+            rest = series.paths()[position + 1 :]
+            queue_rest(checkout, patch, rest)
+            step.outcomes += [PatchOutcome(p.name, "not-reached", "queued in git am") for p in rest]
+            break
+    return step
+
+
+def rebase(
+    project: Project, target: str, through: bool = False, pre: bool = False, record: bool = False
+) -> RebaseReport:
+    checkout = apply(project).checkout
+    if load_saved(checkout):
+        raise ForkKitError(
+            "a rebase is already in progress; finish it or `nox -s rebase -- --abort`"
+        )
+    pin = load_pin(project.pin_file)
+    versions = target_versions(pin, target, through, pre)
+    report = RebaseReport(pin.project, pin.version, versions[-1])
+    saved = _snapshot(project, checkout)
+    store_saved(checkout, saved)
+    for version in versions:
+        new = pin_for(pin, version)
+        step = rebase_step(project, checkout, pin, new, load_series(project.series_file))
+        report.steps.append(step)
+        saved.tags.append(new.upstream_tag)
+        if step.conflict:
+            saved.new_pin_text = dump_pin(new)
+            store_saved(checkout, saved)
+            report.result, report.next_steps = "conflict", conflict_steps(checkout, step, new)
+            write_report(project.root, report)
+            raise ForkKitError(conflict_line(checkout, step))
+        store_saved(checkout, saved)
+        settle(project, checkout, new)
+        pin = new
+    state_path(checkout).unlink()
+    report.result = "rebased"
+    write_report(project.root, report, _record_path(project, report) if record else None)
+    return report
+
+
+def _record_path(project: Project, report: RebaseReport) -> Path:
+    return project.root / "docs" / "rebases" / f"{report.from_version}-to-{report.target}.md"
+
+
+def _snapshot(project: Project, checkout: Path) -> Saved:
+    patches = {p.name: p.read_text() for p in sorted(project.patches_dir.iterdir()) if p.is_file()}
+    return Saved(
+        head=gitutil.rev(checkout, "HEAD") or "",
+        pin_text=project.pin_file.read_text(),
+        release_text=project.release_file.read_text(),
+        patches=patches,
+        tags=[],
+    )
+
+
+def settle(project: Project, checkout: Path, new: Pin) -> None:
+    """After every patch is placed: move the pin, re-export the series, restart the revision."""
+    from forkkit.export import write_series_from_checkout
+    from forkkit.release import bump
+
+    project.pin_file.write_text(dump_pin(new))
+    write_series_from_checkout(project)
+    bump(project.release_file, load_series(project.series_file), reset=True)
+
+
+def conflict_line(checkout: Path, step: StepReport) -> str:
+    outcome = next(o for o in step.outcomes if o.status == "conflict")
+    return (
+        f"rebase onto {step.to_version} stopped: {outcome.patch} conflicts ({outcome.detail}); "
+        f"report in .work/rebase/report.md; resolve in {checkout}, `git am --continue`, "
+        f"then `nox -s export` (or `nox -s rebase -- --abort`)"
+    )
+
+
+def conflict_steps(checkout: Path, step: StepReport, new: Pin) -> list[str]:
+    outcome = next(o for o in step.outcomes if o.status == "conflict")
+    return [
+        f"In `{checkout}`, port `{outcome.patch}` to {new.project} {new.version}: "
+        f"resolve the conflict markers ({outcome.detail}) and `git add` the files.",
+        f"`git -C {checkout} am --continue` (it then applies the queued patches; repeat on a stop)."
+        f" If upstream made the patch obsolete: `nox -s drop -- {outcome.patch}` instead.",
+        f"`nox -s export`: moves the pin to {new.version}, re-exports patches/, restarts the "
+        f"release revision.",
+        "`nox -s apply-and-test`, then commit `upstream/` and `patches/`.",
+        "To give up instead: `nox -s rebase -- --abort` restores everything as before.",
+    ]
+
+
+def finish_if_rebasing(project: Project, checkout: Path) -> bool:
+    """Called by export: a rebase a human finished by hand moves the pin now."""
+    saved = load_saved(checkout)
+    if saved is None or not saved.new_pin_text:
+        return False
+    project.pin_file.write_text(saved.new_pin_text)
+    state_path(checkout).unlink()
+    return True
+
+
+def abort(project: Project) -> None:
+    checkout = project.checkout_dir
+    saved = load_saved(checkout) if gitutil.open_repo(checkout) else None
+    if saved is None:
+        raise ForkKitError("no rebase in progress")
+    if gitutil.am_in_progress(checkout):
+        gitutil.run(checkout, "am", "--abort")
+    gitutil.run(checkout, "reset", "--quiet", "--hard")
+    gitutil.run(checkout, "checkout", "--quiet", "-B", PATCHED_BRANCH, saved.head)
+    for tag in saved.tags:
+        gitutil.run_unchecked(checkout, "tag", "-d", tag)
+    project.pin_file.write_text(saved.pin_text)
+    project.release_file.write_text(saved.release_text)
+    for stale in project.patches_dir.glob("*.patch"):
+        if stale.name not in saved.patches:
+            stale.unlink()
+    for name, text in saved.patches.items():
+        (project.patches_dir / name).write_text(text)
+    state_path(checkout).unlink()
+    apply(project)  # records the restored state, so the next apply is a no-op

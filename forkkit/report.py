@@ -1,0 +1,96 @@
+"""Rebase reports: Markdown for a pull-request body, JSON for machines."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+STATUS_WORDS = {
+    "clean": "applied clean",
+    "offset": "applied after merge (offset)",
+    "3-way": "applied after merge (3-way)",
+    "already-upstream": "already upstream (dropped)",
+    "dropped": "dropped by hand",
+    "conflict": "CONFLICT",
+    "not-reached": "not reached",
+}
+
+
+@dataclass
+class PatchOutcome:
+    patch: str
+    status: str  # a key of STATUS_WORDS
+    detail: str = ""
+
+
+@dataclass
+class StepReport:
+    from_version: str
+    to_version: str
+    outcomes: list[PatchOutcome] = field(default_factory=list)
+    conflict: bool = False
+
+
+@dataclass
+class RebaseReport:
+    project: str
+    from_version: str
+    target: str
+    steps: list[StepReport] = field(default_factory=list)
+    result: str = "in progress"  # "rebased", "conflict", "aborted"
+    tests: str = "not run"  # "passed", "failed"
+    next_steps: list[str] = field(default_factory=list)
+
+    @property
+    def reached(self) -> str:
+        done = [s for s in self.steps if not s.conflict]
+        return done[-1].to_version if done else self.from_version
+
+
+def report_paths(root: Path) -> tuple[Path, Path]:
+    base = root / ".work" / "rebase"
+    return base / "report.md", base / "report.json"
+
+
+def write_report(root: Path, report: RebaseReport, also_to: Path | None = None) -> None:
+    markdown, machine = report_paths(root)
+    markdown.parent.mkdir(parents=True, exist_ok=True)
+    machine.write_text(json.dumps(asdict(report), indent=2) + "\n")
+    markdown.write_text(to_markdown(report))
+    if also_to is not None:
+        also_to.parent.mkdir(parents=True, exist_ok=True)
+        also_to.write_text(to_markdown(report))
+
+
+def load_report(root: Path) -> RebaseReport | None:
+    machine = report_paths(root)[1]
+    if not machine.is_file():
+        return None
+    data = json.loads(machine.read_text())
+    steps = [
+        StepReport(
+            s["from_version"],
+            s["to_version"],
+            [PatchOutcome(**o) for o in s["outcomes"]],
+            s["conflict"],
+        )
+        for s in data.pop("steps")
+    ]
+    return RebaseReport(**data, steps=steps)
+
+
+def to_markdown(report: RebaseReport) -> str:
+    title = f"Rebase {report.project} {report.from_version} → {report.target}: {report.result}"
+    lines = [f"# {title}", ""]
+    lines.append(f"Behaviour suite on the new release: **{report.tests}**.")
+    for step in report.steps:
+        lines += ["", f"## {step.from_version} → {step.to_version}", ""]
+        lines += ["| patch | result | detail |", "|---|---|---|"]
+        for outcome in step.outcomes:
+            detail = outcome.detail.replace("|", "\\|")
+            lines.append(f"| `{outcome.patch}` | {STATUS_WORDS[outcome.status]} | {detail} |")
+    if report.next_steps:
+        lines += ["", "## Next steps", ""]
+        lines += [f"{n}. {text}" for n, text in enumerate(report.next_steps, 1)]
+    return "\n".join(lines) + "\n"

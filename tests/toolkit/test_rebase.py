@@ -1,0 +1,187 @@
+"""rebase over synthetic releases: every way a patch can fare, and the ways out of a conflict."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from forkkit.apply import apply
+from forkkit.drop import drop
+from forkkit.errors import ForkKitError
+from forkkit.export import export
+from forkkit.pin import load_pin
+from forkkit.project import Project
+from forkkit.rebase import abort, rebase
+from forkkit.release import bump, load_release
+from forkkit.report import report_paths
+from forkkit.series import load_series
+from tests.toolkit.fakes import BASE_FILES, PATCH_MESSAGE, FakeIndex, commit_edit, git, make_sdist
+
+FIVE = "headers: spell out line five"
+THIRTY = "headers: spell out line thirty"
+HEADERS = BASE_FILES["demo/headers.py"]
+
+
+def publish(index: FakeIndex, version: str, headers: str) -> None:
+    files = {**BASE_FILES, "demo/headers.py": headers, "demo/__init__.py": f"V = '{version}'\n"}
+    index.publish("demo", version, make_sdist("demo", version, files))
+
+
+def author(project: Project, five_trailer: str = "") -> Path:
+    checkout = apply(project).checkout
+    message = PATCH_MESSAGE.format(subject=FIVE) + five_trailer
+    commit_edit(checkout, "demo/headers.py", "line 5\n", "line five\n", message)
+    commit_edit(
+        checkout,
+        "demo/headers.py",
+        "line 30\n",
+        "line thirty\n",
+        PATCH_MESSAGE.format(subject=THIRTY),
+    )
+    export(project)
+    bump(project.release_file, load_series(project.series_file))
+    return checkout
+
+
+def statuses(project: Project) -> list[tuple[str, str, str]]:
+    data = json.loads(report_paths(project.root)[1].read_text())
+    return [
+        (s["to_version"], o["patch"][5:-6], o["status"])
+        for s in data["steps"]
+        for o in s["outcomes"]
+    ]
+
+
+def snapshot(project: Project) -> dict[str, bytes]:
+    files = [project.pin_file, project.release_file, *project.patches_dir.iterdir()]
+    return {str(p.relative_to(project.root)): p.read_bytes() for p in files}
+
+
+def test_clean_rebase_moves_pin_series_and_revision(project: Project, index: FakeIndex) -> None:
+    checkout = author(project)
+    publish(index, "1.1", HEADERS)
+    rebase(project, "1.1")
+    assert statuses(project) == [
+        ("1.1", "headers-spell-out-line-five", "clean"),
+        ("1.1", "headers-spell-out-line-thirty", "clean"),
+    ]
+    assert load_pin(project.pin_file).version == "1.1"
+    assert load_release(project.release_file).local_version() == "fork.1"
+    assert git(checkout, "log", "--format=%s", "-1", "upstream/1.1^").strip() == "Import demo 1.0"
+    assert apply(project).applied is False
+    assert "# Rebase demo 1.0 → 1.1: rebased" in report_paths(project.root)[0].read_text()
+
+
+def test_offset_is_reported(project: Project, index: FakeIndex) -> None:
+    author(project)
+    publish(index, "1.1", "new 1\nnew 2\nnew 3\n" + HEADERS)
+    rebase(project, "latest")
+    assert [s for _, _, s in statuses(project)] == ["offset", "offset"]
+
+
+def test_changed_context_needs_a_three_way_merge(project: Project, index: FakeIndex) -> None:
+    author(project)
+    publish(index, "1.1", HEADERS.replace("line 3\n", "line 3 reworded\n"))
+    rebase(project, "1.1")
+    assert [s for _, _, s in statuses(project)] == ["3-way", "clean"]
+    assert "line five" in (project.checkout_dir / "demo/headers.py").read_text()
+
+
+def test_change_already_in_the_release_is_dropped(project: Project, index: FakeIndex) -> None:
+    author(project)
+    publish(index, "1.1", HEADERS.replace("line 5\n", "line five\n"))
+    rebase(project, "1.1")
+    assert [s for _, _, s in statuses(project)] == ["already-upstream", "clean"]
+    assert load_series(project.series_file).names == ("0001-headers-spell-out-line-thirty.patch",)
+
+
+def test_applied_upstream_header_drops_the_patch(project: Project, index: FakeIndex) -> None:
+    author(project, five_trailer="Applied-Upstream: 1.1\n")
+    publish(index, "1.1", HEADERS)
+    rebase(project, "1.1")
+    assert [s for _, _, s in statuses(project)] == ["already-upstream", "clean"]
+
+
+def conflicting_rebase(project: Project, index: FakeIndex) -> Path:
+    checkout = author(project)
+    publish(index, "1.1", HEADERS.replace("line 5\n", "line 5 upstream\n"))
+    with pytest.raises(ForkKitError, match=r"0001-headers-spell-out-line-five\.patch conflicts"):
+        rebase(project, "1.1")
+    return checkout
+
+
+def test_conflict_leaves_markers_and_touches_nothing(project: Project, index: FakeIndex) -> None:
+    checkout = author(project)
+    before = snapshot(project)
+    publish(index, "1.1", HEADERS.replace("line 5\n", "line 5 upstream\n"))
+    with pytest.raises(ForkKitError) as failure:
+        rebase(project, "1.1")
+    assert "\n" not in str(failure.value)
+    assert snapshot(project) == before
+    assert "<<<<<<<" in (checkout / "demo/headers.py").read_text()
+    assert statuses(project) == [
+        ("1.1", "headers-spell-out-line-five", "conflict"),
+        ("1.1", "headers-spell-out-line-thirty", "not-reached"),
+    ]
+    report = report_paths(project.root)[0].read_text()
+    assert "demo/headers.py hunk #1" in report and "am --continue" in report
+
+
+def test_resolved_conflict_is_finished_by_export(project: Project, index: FakeIndex) -> None:
+    checkout = conflicting_rebase(project, index)
+    (checkout / "demo/headers.py").write_text(HEADERS.replace("line 5\n", "line five (ported)\n"))
+    git(checkout, "add", "demo/headers.py")
+    git(checkout, "am", "--continue")
+    export(project)
+    assert load_pin(project.pin_file).version == "1.1"
+    text = (checkout / "demo/headers.py").read_text()
+    assert "line five (ported)" in text and "line thirty" in text
+    assert apply(project).applied is False
+
+
+def test_abort_restores_everything(project: Project, index: FakeIndex) -> None:
+    checkout = author(project)
+    before, head = snapshot(project), git(checkout, "rev-parse", "HEAD")
+    publish(index, "1.1", HEADERS.replace("line 5\n", "line 5 upstream\n"))
+    with pytest.raises(ForkKitError):
+        rebase(project, "1.1")
+    abort(project)
+    assert snapshot(project) == before
+    assert git(checkout, "rev-parse", "HEAD") == head
+    assert git(checkout, "tag", "--list").split() == ["upstream/1.0"]
+    assert apply(project).applied is False
+
+
+def test_drop_the_conflicting_patch(project: Project, index: FakeIndex) -> None:
+    conflicting_rebase(project, index)
+    drop(project, "0001-headers-spell-out-line-five.patch", "upstream rewrote line 5")
+    export(project)
+    assert load_series(project.series_file).names == ("0001-headers-spell-out-line-thirty.patch",)
+    assert ("1.1", "headers-spell-out-line-five", "dropped") in statuses(project)
+    assert load_pin(project.pin_file).version == "1.1"
+
+
+def test_through_stops_at_the_first_breaking_release(project: Project, index: FakeIndex) -> None:
+    author(project)
+    publish(index, "1.1", HEADERS)
+    publish(index, "1.2", HEADERS.replace("line 30\n", "line 30 upstream\n"))
+    publish(index, "1.3", HEADERS)
+    with pytest.raises(ForkKitError, match=r"rebase onto 1\.2 stopped"):
+        rebase(project, "1.3", through=True)
+    assert [(v, s) for v, _, s in statuses(project)] == [
+        ("1.1", "clean"),
+        ("1.1", "clean"),
+        ("1.2", "clean"),
+        ("1.2", "conflict"),
+    ]
+
+
+def test_unknown_target_is_one_line(project: Project, index: FakeIndex) -> None:
+    author(project)
+    with pytest.raises(ForkKitError, match=r"has no release newer than 1\.0"):
+        rebase(project, "latest")
+    publish(index, "1.1", HEADERS)
+    with pytest.raises(ForkKitError, match=r"7\.0 is not a release newer than 1\.0"):
+        rebase(project, "7.0")
