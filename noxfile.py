@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import nox
+import nox.command
 
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.reuse_venv = "yes"
@@ -83,14 +84,45 @@ def build(session: nox.Session) -> None:
     print(forkkit(session, "build", *session.posargs, silent=True), end="")
 
 
-@nox.session(name="apply-and-test")
-def apply_and_test(session: nox.Session) -> None:
-    """Apply, build the wheel, install it with its proxy extra, run the behaviour suite on it."""
+def test_built_wheel(session: nox.Session, *pytest_args: str) -> None:
+    """Build the wheel, install it (not the checkout) with its proxy extra, run the suite on it."""
     wheel = built_wheels(forkkit(session, "build", silent=True))[0]
     session.log(f"testing {wheel}")
     session.install("--reinstall-package", "litellm", f"litellm[proxy] @ {Path(wheel).as_uri()}")
     session.install(*BEHAVIOUR_DEPS)
-    session.run("pytest", "tests/behaviour", *session.posargs, env=TEST_ENV)
+    session.run("pytest", "tests/behaviour", *pytest_args, env=TEST_ENV)
+
+
+@nox.session(name="apply-and-test")
+def apply_and_test(session: nox.Session) -> None:
+    """Apply, build the wheel, install it with its proxy extra, run the behaviour suite on it."""
+    test_built_wheel(session, *session.posargs)
+
+
+@nox.session(name="upstream-versions", python=False)
+def upstream_versions(session: nox.Session) -> None:
+    """Releases newer than the pin, and whether their [proxy] extra resolves (-- --pre)."""
+    forkkit(session, "versions", *session.posargs)
+
+
+@nox.session
+def rebase(session: nox.Session) -> None:
+    """Carry the series onto a release (-- VERSION|latest [--through] [--record] | --abort)."""
+    forkkit(session, "rebase", *session.posargs)
+    if "--abort" in session.posargs:
+        return
+    try:
+        test_built_wheel(session)
+    except nox.command.CommandFailed:
+        forkkit(session, "record-tests", "failed")
+        raise
+    forkkit(session, "record-tests", "passed")
+
+
+@nox.session(python=False)
+def drop(session: nox.Session) -> None:
+    """Remove a patch upstream made obsolete (-- PATCH [--reason TEXT]); recorded in the report."""
+    forkkit(session, "drop", *session.posargs)
 
 
 @nox.session(name="negative-control")

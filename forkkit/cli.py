@@ -109,6 +109,18 @@ def cmd_drop(project: Project, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_record_tests(project: Project, args: argparse.Namespace) -> int:
+    from forkkit.report import load_report, write_report
+
+    report = load_report(project.root)
+    if report is None:
+        raise ForkKitError("no rebase report to record test results in")
+    report.tests = args.result
+    write_report(project.root, report)
+    print(f"recorded: behaviour suite {args.result}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="forkkit", description=__doc__)
     parser.add_argument("--root", type=Path, default=Path.cwd(), help="repository root")
@@ -145,6 +157,8 @@ def build_parser() -> argparse.ArgumentParser:
     drop_parser = verbs.add_parser("drop", help="remove a patch upstream made obsolete")
     drop_parser.add_argument("patch", help="patch file name")
     drop_parser.add_argument("--reason", default="", help="recorded in the rebase report")
+    record_parser = verbs.add_parser("record-tests", help="note the suite's result in the report")
+    record_parser.add_argument("result", choices=["passed", "failed"])
     bump_parser = verbs.add_parser("bump", help="move the release revision to the current series")
     bump_parser.add_argument("--reset", action="store_true", help="start again at revision 1")
     return parser
@@ -160,6 +174,7 @@ HANDLERS: dict[str, Handler] = {
     "versions": cmd_versions,
     "rebase": cmd_rebase,
     "drop": cmd_drop,
+    "record-tests": cmd_record_tests,
 }
 
 

@@ -210,12 +210,10 @@ def rebase(
         pin = new
     state_path(checkout).unlink()
     report.result = "rebased"
-    write_report(project.root, report, _record_path(project, report) if record else None)
+    if record:
+        report.recorded_to = f"docs/rebases/{report.from_version}-to-{report.target}.md"
+    write_report(project.root, report)
     return report
-
-
-def _record_path(project: Project, report: RebaseReport) -> Path:
-    return project.root / "docs" / "rebases" / f"{report.from_version}-to-{report.target}.md"
 
 
 def _snapshot(project: Project, checkout: Path) -> Saved:

@@ -41,6 +41,7 @@ class RebaseReport:
     result: str = "in progress"  # "rebased", "conflict", "aborted"
     tests: str = "not run"  # "passed", "failed"
     next_steps: list[str] = field(default_factory=list)
+    recorded_to: str = ""  # a docs/rebases/ copy kept in the repository, if asked for
 
     @property
     def reached(self) -> str:
@@ -53,14 +54,15 @@ def report_paths(root: Path) -> tuple[Path, Path]:
     return base / "report.md", base / "report.json"
 
 
-def write_report(root: Path, report: RebaseReport, also_to: Path | None = None) -> None:
+def write_report(root: Path, report: RebaseReport) -> None:
     markdown, machine = report_paths(root)
     markdown.parent.mkdir(parents=True, exist_ok=True)
     machine.write_text(json.dumps(asdict(report), indent=2) + "\n")
     markdown.write_text(to_markdown(report))
-    if also_to is not None:
-        also_to.parent.mkdir(parents=True, exist_ok=True)
-        also_to.write_text(to_markdown(report))
+    if report.recorded_to:
+        copy = root / report.recorded_to
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        copy.write_text(to_markdown(report))
 
 
 def load_report(root: Path) -> RebaseReport | None:
