@@ -19,7 +19,7 @@ from forkkit.errors import ForkKitError
 from forkkit.index import find_sdist
 from forkkit.pin import Pin, dump_pin, load_pin
 from forkkit.project import Project
-from forkkit.report import PatchOutcome, RebaseReport, StepReport, write_report
+from forkkit.report import PatchOutcome, RebaseReport, StepReport, load_report, write_report
 from forkkit.series import Series, dep3_headers, load_series
 from forkkit.versions import newer_versions, tag_for
 
@@ -267,6 +267,10 @@ def finish_if_rebasing(project: Project, checkout: Path) -> bool:
         return False
     project.pin_file.write_text(saved.new_pin_text)
     state_path(checkout).unlink()
+    report = load_report(project.root)
+    if report is not None and report.result == "conflict":
+        report.result, report.next_steps = "rebased", ["Conflicts were resolved by hand."]
+        write_report(project.root, report)
     return True
 
 

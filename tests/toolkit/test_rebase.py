@@ -136,6 +136,7 @@ def test_resolved_conflict_is_finished_by_export(project: Project, index: FakeIn
     git(checkout, "am", "--continue")
     export(project)
     assert load_pin(project.pin_file).version == "1.1"
+    assert json.loads(report_paths(project.root)[1].read_text())["result"] == "rebased"
     text = (checkout / "demo/headers.py").read_text()
     assert "line five (ported)" in text and "line thirty" in text
     assert apply(project).applied is False
