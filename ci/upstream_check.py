@@ -1,0 +1,85 @@
+#!/usr/bin/env python3
+"""Is there an upstream release to rebase onto? (the `check` job of upstream.yml)
+
+Reads the pin, asks the configured index (or the pin's git remote) for newer releases, like
+`python -m forkkit versions`, and prints GitHub step outputs:
+
+  new_release=true|false   whether there is something to rebase onto
+  target=<version>         the release to rebase onto ('' when there is none)
+  pinned=<version>         the release the series applies to now
+
+When $GITHUB_OUTPUT is set they are also appended there (not with --dry-run).
+`--target latest` (the default) with no newer release is not an error: new_release=false.
+An explicit `--target X` that is not a release newer than the pin is (exit 2).
+
+Run it with the project's virtual environment: `.venv/bin/python ci/upstream_check.py`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from cilib import EXIT_INPUT, CIError, run_main, set_outputs
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--root", type=Path, default=Path.cwd(), help="repository root")
+    parser.add_argument("--target", default="latest", help="a version, or 'latest' (default)")
+    parser.add_argument("--pre", action="store_true", help="consider pre-releases")
+    parser.add_argument(
+        "--dry-run", action="store_true", help="print the outputs, do not write $GITHUB_OUTPUT"
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        from packaging.version import InvalidVersion, Version
+
+        from forkkit.errors import ForkKitError
+        from forkkit.pin import load_pin
+        from forkkit.project import Project
+        from forkkit.versions import newer_versions
+    except ImportError:
+        raise CIError("forkkit is not importable; run this with the project's venv") from None
+
+    target = (args.target or "latest").strip()
+    try:
+        pin = load_pin(Project(args.root.resolve()).pin_file)
+        newer = newer_versions(pin, pre=args.pre)
+    except ForkKitError as exc:
+        raise CIError(str(exc)) from None
+    if target == "latest":
+        chosen = str(newer[-1]) if newer else ""
+    else:
+        try:
+            wanted = Version(target)
+        except InvalidVersion:
+            raise CIError(
+                f"not a version: {target!r} (a version or 'latest')", EXIT_INPUT
+            ) from None
+        if wanted not in newer:
+            raise CIError(
+                f"{pin.project} {target} is not a release newer than the pin {pin.version}",
+                EXIT_INPUT,
+            )
+        chosen = str(wanted)
+
+    listed = ", ".join(str(v) for v in newer) or "none"
+    print(f"{pin.project}: pinned {pin.version}; newer releases: {listed}", file=sys.stderr)
+    if chosen:
+        print(f"would rebase onto {pin.project} {chosen}", file=sys.stderr)
+    set_outputs(
+        {"new_release": "true" if chosen else "false", "target": chosen, "pinned": pin.version},
+        dry_run=args.dry_run,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run_main(main))
