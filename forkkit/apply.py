@@ -10,6 +10,7 @@ from pathlib import Path
 from forkkit import gitutil
 from forkkit.checkout import PATCHED_BRANCH, ensure_checkout
 from forkkit.errors import ForkKitError
+from forkkit.interrupted import interrupted, recover, rewriting
 from forkkit.locking import file_lock
 from forkkit.pin import Pin, load_pin
 from forkkit.project import Project
@@ -34,16 +35,20 @@ def apply(project: Project, force: bool = False) -> ApplyResult:
 
 
 def _apply_locked(checkout: Path, pin: Pin, series: Series, force: bool) -> ApplyResult:
+    base = gitutil.rev(checkout, f"{pin.upstream_tag}^{{commit}}") or ""
+    state = read_state(checkout)
+    notes = recover(checkout, base, state.head if state else None)  # a killed run's leftovers
     refuse_if_am_in_progress(checkout)
     wanted = series_digest(pin, series)
-    state = read_state(checkout)
     if _up_to_date(checkout, state, wanted):
-        return ApplyResult(checkout, applied=False)
-    notes = _keep_uncommitted_edits(checkout, force)
+        return ApplyResult(checkout, applied=False, notes=tuple(notes))
+    notes += _keep_uncommitted_edits(checkout, force)
     notes += _keep_unrecorded_commits(checkout, state, force)
-    gitutil.run(checkout, "checkout", "--quiet", "-B", PATCHED_BRANCH, pin.upstream_tag)
-    am_series(checkout, pin, series)
-    write_state(checkout, AppliedState(wanted, _head(checkout)))
+    before = gitutil.rev(checkout, f"refs/heads/{PATCHED_BRANCH}")
+    with rewriting(checkout, PATCHED_BRANCH, base, before):  # a run killed in here is redone
+        gitutil.run(checkout, "checkout", "--quiet", "-B", PATCHED_BRANCH, pin.upstream_tag)
+        am_series(checkout, pin, series)
+        write_state(checkout, AppliedState(wanted, _head(checkout)))
     return ApplyResult(checkout, applied=True, notes=tuple(notes))
 
 
@@ -62,6 +67,10 @@ def _up_to_date(checkout: Path, state: AppliedState | None, wanted: str) -> bool
 
 
 def refuse_if_am_in_progress(checkout: Path) -> None:
+    if gitutil.am_in_progress(checkout) and interrupted(checkout):
+        raise ForkKitError(
+            f"an interrupted apply left a `git am` in {checkout}; run `nox -s apply` to redo it"
+        )
     if gitutil.am_in_progress(checkout):
         raise ForkKitError(
             f"a `git am` is stopped in {checkout}: resolve the conflict, `git add` the files, "
