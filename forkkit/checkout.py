@@ -14,12 +14,13 @@ from pathlib import Path
 
 from forkkit import gitutil
 from forkkit.errors import ForkKitError
-from forkkit.fetch import extract_sdist, fetch_sdist
+from forkkit.fetch import artifact_path, extract_sdist, fetch_sdist
 from forkkit.locking import file_lock
 from forkkit.pin import Pin
 from forkkit.project import Project
 
 PATCHED_BRANCH = "patched"
+IMPORT_PREFIX = ".import-"
 
 
 def pristine_repo_path(cache_dir: Path, pin: Pin) -> Path:
@@ -27,14 +28,23 @@ def pristine_repo_path(cache_dir: Path, pin: Pin) -> Path:
 
 
 def ensure_pristine(pin: Pin, cache_dir: Path) -> Path:
-    """A bare repository in the cache holding the pristine release at tag upstream/<version>."""
+    """A bare repository in the cache holding the pristine release at tag upstream/<version>.
+
+    A damaged or half-written entry is rebuilt; a damaged cached sdist is fetched again.
+    """
     target = pristine_repo_path(cache_dir, pin)
     with file_lock(cache_dir / "repos" / ".lock"):
-        if target.is_dir() and gitutil.rev(target, pin.upstream_tag):
+        for stale in target.parent.glob(f"{IMPORT_PREFIX}*"):  # left by a killed import
+            shutil.rmtree(stale, ignore_errors=True)
+        if _pristine_is_whole(target, pin):
+            sdist = artifact_path(cache_dir, pin.sha256, pin.artifact) if pin.artifact else None
+            if pin.source == "index" and sdist and sdist.is_file():
+                fetch_sdist(pin, cache_dir)  # re-verified: a copy damaged on disk is replaced
             return target
-        if target.exists():  # half-written by an interrupted run: it is only a cache entry
-            shutil.rmtree(target)
-        with tempfile.TemporaryDirectory(dir=target.parent, prefix=".import-") as scratch:
+        if target.exists() or target.is_symlink():  # only a cache entry: rebuild it
+            print(f"note: the cache entry {target} is incomplete or damaged; rebuilding it")
+            _remove(target)
+        with tempfile.TemporaryDirectory(dir=target.parent, prefix=IMPORT_PREFIX) as scratch:
             built = Path(scratch) / "repo.git"
             if pin.source == "index":
                 _import_sdist(pin, cache_dir, Path(scratch), built)
@@ -42,6 +52,21 @@ def ensure_pristine(pin: Pin, cache_dir: Path) -> Path:
                 _import_git(pin, built)
             os.replace(built, target)
     return target
+
+
+def _pristine_is_whole(target: Path, pin: Pin) -> bool:
+    """The tag resolves and every object it reaches is present (a half-written copy fails)."""
+    if not target.is_dir() or target.is_symlink() or not gitutil.rev(target, pin.upstream_tag):
+        return False
+    walk = gitutil.run_unchecked(target, "rev-list", "--objects", "--quiet", pin.upstream_tag)
+    return walk[0] == 0
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink()
 
 
 def _import_sdist(pin: Pin, cache_dir: Path, scratch: Path, bare: Path) -> None:
@@ -89,12 +114,17 @@ def pristine_tree(pristine: Path, pin: Pin) -> str:
 
 
 def ensure_checkout(project: Project, pin: Pin) -> Path:
-    """The checkout directory, a git repository that holds tag upstream/<version> of the pin."""
+    """The checkout directory, a git repository that holds tag upstream/<version> of the pin.
+
+    The caller holds the checkout lock. A checkout that is not a usable repository, or whose tag
+    holds another tree than the pinned release, is moved aside (never deleted, never patched)
+    and rebuilt from the cache.
+    """
     checkout = project.checkout_dir
     pristine = ensure_pristine(pin, project.cache_dir)
     expected_tree = pristine_tree(pristine, pin)
     if gitutil.open_repo(checkout) is None:
-        _set_aside_if_present(checkout)
+        _set_aside_if_present(checkout, "was not a usable git checkout")
         _clone(pristine, pin, checkout)
         return checkout
     tag_tree = gitutil.rev(checkout, f"{pin.upstream_tag}^{{tree}}")
@@ -108,26 +138,35 @@ def ensure_checkout(project: Project, pin: Pin) -> Path:
             f"refs/tags/{pin.upstream_tag}:refs/tags/{pin.upstream_tag}",
         )
     elif tag_tree != expected_tree:
-        raise ForkKitError(
-            f"tag {pin.upstream_tag} in {checkout} does not hold the pinned release; "
-            f"move the checkout aside (its branches are yours) and run apply again"
+        _set_aside_if_present(
+            checkout, f"has a tag {pin.upstream_tag} that does not hold the pinned release"
         )
+        _clone(pristine, pin, checkout)
     return checkout
 
 
-def _set_aside_if_present(checkout: Path) -> None:
+def _set_aside_if_present(checkout: Path, why: str) -> None:
     """Never delete a broken checkout: it may hold someone's edits. Move it next to itself."""
-    if checkout.exists() and any(checkout.iterdir()):
-        aside = checkout.with_name(f"{checkout.name}.broken-{time.strftime('%Y%m%d-%H%M%S')}")
-        checkout.rename(aside)
-        print(f"note: {checkout} was not a usable git checkout; moved it to {aside}")
-    elif checkout.exists():
+    if checkout.is_dir() and not checkout.is_symlink() and not any(checkout.iterdir()):
         checkout.rmdir()
+    elif checkout.exists() or checkout.is_symlink():
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        aside = checkout.with_name(f"{checkout.name}.broken-{stamp}")
+        number = 1
+        while aside.exists() or aside.is_symlink():
+            number += 1
+            aside = checkout.with_name(f"{checkout.name}.broken-{stamp}-{number}")
+        checkout.rename(aside)
+        print(f"note: {checkout} {why}; moved it to {aside} and rebuilt it from the cache")
 
 
 def _clone(pristine: Path, pin: Pin, checkout: Path) -> None:
     checkout.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=checkout.parent, prefix=f".{checkout.name}-"))
+    prefix = f".{checkout.name}.staging-"
+    for stale in checkout.parent.iterdir():  # left by a killed run (we hold the checkout lock)
+        if stale.name.startswith(prefix) and stale.is_dir() and not stale.is_symlink():
+            shutil.rmtree(stale, ignore_errors=True)
+    staging = Path(tempfile.mkdtemp(dir=checkout.parent, prefix=prefix))
     try:
         gitutil.run(staging, "clone", "--quiet", "--no-checkout", str(pristine), str(staging))
         gitutil.run(staging, "checkout", "--quiet", "-B", PATCHED_BRANCH, pin.upstream_tag)

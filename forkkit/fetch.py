@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import http.client
 import os
 import tarfile
 import tempfile
@@ -29,14 +30,23 @@ def artifact_path(cache_dir: Path, sha256: str, filename: str) -> Path:
 
 
 def cached_artifact(cache_dir: Path, sha256: str, filename: str) -> Path | None:
-    """The cached file, if present and intact; a damaged copy is removed so it is fetched again."""
+    """The cached file, if present and intact; a damaged copy is removed so it is fetched again.
+
+    Call it holding the artifact's lock, so it never removes a copy another run just placed.
+    """
     path = artifact_path(cache_dir, sha256, filename)
     if not path.is_file():
         return None
-    if sha256_of(path) == sha256:
+    actual = sha256_of(path)
+    if actual == sha256:
         return path
-    path.unlink()
+    path.unlink(missing_ok=True)
+    print(f"note: removed a damaged cached {filename} (sha256 {actual}); fetching it again")
     return None
+
+
+def _artifact_lock(cache_dir: Path, sha256: str, filename: str) -> Path:
+    return artifact_path(cache_dir, sha256, filename).parent / ".lock"
 
 
 def download_verified(file: IndexFile, expected_sha256: str, cache_dir: Path) -> Path:
@@ -48,7 +58,7 @@ def download_verified(file: IndexFile, expected_sha256: str, cache_dir: Path) ->
         )
     target = artifact_path(cache_dir, expected_sha256, file.filename)
     target.parent.mkdir(parents=True, exist_ok=True)
-    with file_lock(target.parent / ".lock"):
+    with file_lock(_artifact_lock(cache_dir, expected_sha256, file.filename)):
         found = cached_artifact(cache_dir, expected_sha256, file.filename)
         if found:
             return found
@@ -75,16 +85,19 @@ def _download_to(url: str, target: Path, expected_sha256: str) -> str:
         if actual == expected_sha256:
             os.replace(temp, target)
         return actual
-    except OSError as exc:
-        raise ForkKitError(f"download of {redact(url)} failed: {exc}") from None
+    except (OSError, http.client.HTTPException) as exc:
+        detail = str(exc) or type(exc).__name__
+        raise ForkKitError(f"download of {redact(url)} failed: {detail}") from None
     finally:
         temp.unlink(missing_ok=True)
 
 
 def fetch_sdist(pin: Pin, cache_dir: Path) -> Path:
-    cached = cached_artifact(cache_dir, pin.sha256, pin.artifact) if pin.artifact else None
-    if cached:
-        return cached
+    if pin.artifact and artifact_path(cache_dir, pin.sha256, pin.artifact).exists():
+        with file_lock(_artifact_lock(cache_dir, pin.sha256, pin.artifact)):
+            cached = cached_artifact(cache_dir, pin.sha256, pin.artifact)
+        if cached:
+            return cached
     file = find_sdist(pin.project, pin.version)
     return download_verified(file, pin.sha256, cache_dir)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import configparser
+import http.client
 import json
 import os
 import sys
@@ -115,9 +116,10 @@ def open_url(url: str, accept: str | None = None) -> Any:
         return urllib.request.urlopen(request, timeout=_timeout())
     except urllib.error.HTTPError as exc:
         raise ForkKitError(f"package index answered {exc.code} for {redact(url)}") from None
-    except (urllib.error.URLError, TimeoutError, OSError) as exc:
+    except (urllib.error.URLError, TimeoutError, OSError, http.client.HTTPException) as exc:
         reason = getattr(exc, "reason", exc)
-        raise ForkKitError(f"cannot reach the package index at {redact(url)}: {reason}") from None
+        detail = str(reason) or type(reason).__name__
+        raise ForkKitError(f"cannot reach the package index at {redact(url)}: {detail}") from None
 
 
 def project_page(project: str, base: str | None = None) -> tuple[str, dict[str, Any]]:
@@ -131,7 +133,14 @@ def project_page(project: str, base: str | None = None) -> tuple[str, dict[str, 
                 f"(got {content_type or 'no content type'})"
             )
         try:
-            return url, json.load(response)
+            body = response.read()
+        except (OSError, http.client.HTTPException) as exc:  # a timeout or a cut connection
+            detail = str(exc) or type(exc).__name__
+            raise ForkKitError(
+                f"reading {redact(url)} from the package index failed: {detail}"
+            ) from None
+        try:
+            return url, json.loads(body)
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise ForkKitError(f"the index at {redact(root)} sent invalid JSON: {exc}") from None
 
