@@ -1,0 +1,73 @@
+"""Behaviour suite: runs against whatever ``litellm`` this interpreter has installed.
+
+``--negative-control`` turns every ``fixed_by`` test into a strict xfail, so the run passes only
+if each of them FAILS, i.e. on an unpatched LiteLLM.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+# Before anything imports litellm: never fetch the model cost map from the network.
+os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
+
+import pytest
+
+from .inprocess_fixtures import inprocess_proxy  # noqa: F401
+from .live_fixtures import (  # noqa: F401
+    _launched_proxies,
+    live_proxies,
+    proxy_main,
+    proxy_no_server_key,
+    proxy_open,
+    proxy_open_no_server_key,
+)
+
+NEGATIVE_CONTROL = "--negative-control"
+_STEM = re.compile(r"^\d{4}-[a-z0-9]+(?:-[a-z0-9]+)*$")
+_FIXED_BY_COUNT = pytest.StashKey[int]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        NEGATIVE_CONTROL,
+        action="store_true",
+        default=False,
+        help="expect every fixed_by test to fail (run against an unpatched LiteLLM)",
+    )
+
+
+def _patches(item: pytest.Item) -> list[str]:
+    patches = []
+    for marker in item.iter_markers("fixed_by"):
+        if len(marker.args) != 1 or not _STEM.match(str(marker.args[0])):
+            raise pytest.UsageError(
+                f"{item.nodeid}: fixed_by takes one patch stem like '0001-some-subject',"
+                f" got {marker.args!r}"
+            )
+        patches.append(str(marker.args[0]))
+    return patches
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    fixed = [(item, _patches(item)) for item in items]
+    fixed = [(item, patches) for item, patches in fixed if patches]
+    config.stash[_FIXED_BY_COUNT] = len(fixed)
+    if not config.getoption(NEGATIVE_CONTROL, default=False):
+        return
+    if not fixed:
+        raise pytest.UsageError(
+            f"{NEGATIVE_CONTROL}: no fixed_by test was collected, so nothing would be checked"
+        )
+    for item, patches in fixed:
+        reason = "negative control: must fail without " + ", ".join(sorted(set(patches)))
+        item.add_marker(pytest.mark.xfail(strict=True, reason=reason))
+
+
+def pytest_report_collectionfinish(config: pytest.Config) -> str:
+    count = config.stash.get(_FIXED_BY_COUNT, 0)
+    if config.getoption(NEGATIVE_CONTROL, default=False):
+        return f"negative control: {count} fixed_by tests must each fail (strict xfail)"
+    return f"fixed_by tests: {count} (run with {NEGATIVE_CONTROL} against unpatched LiteLLM)"

@@ -1,0 +1,166 @@
+"""Run the real LiteLLM proxy (the one installed for this interpreter) on a loopback port."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from .fake_upstream import FakeAnthropic
+
+STARTUP_TIMEOUT_S = 120.0
+STOP_TIMEOUT_S = 10.0
+LOG_TAIL_LINES = 40
+_RUN_SERVER = [sys.executable, "-c", "from litellm.proxy.proxy_cli import run_server; run_server()"]
+_LOOPBACK = ["--host", "127.0.0.1"]
+# Inherited variables that would change how the proxy authenticates or where it sends requests.
+_SCRUBBED_ENV_PREFIXES = ("ANTHROPIC_", "LITELLM_", "DATABASE_URL", "STORE_MODEL_IN_DB")
+
+
+@dataclass
+class ProxySpec:
+    """One proxy configuration; the fields map to config.yaml and the environment."""
+
+    name: str
+    master_key: str | None
+    server_key: str | None
+    config_route: str | None = None  # path of a config pass_through_endpoints route
+
+
+@dataclass
+class LiveProxy:
+    spec: ProxySpec
+    upstream: FakeAnthropic
+    port: int
+    log_path: Path
+    process: subprocess.Popen[bytes] | None = None
+    _log_file: Any = field(default=None, repr=False)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def log_tail(self) -> str:
+        try:
+            lines = self.log_path.read_text(errors="replace").splitlines()
+        except OSError:
+            return "<no log>"
+        return "\n".join(lines[-LOG_TAIL_LINES:])
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def config_for(spec: ProxySpec, upstream: FakeAnthropic) -> dict[str, Any]:
+    general: dict[str, Any] = {}
+    if spec.master_key:
+        general["master_key"] = spec.master_key
+    if spec.config_route:
+        general["pass_through_endpoints"] = [
+            {
+                "path": spec.config_route,
+                "target": f"{upstream.url}{spec.config_route}",
+                "forward_headers": True,  # auth on such routes is Enterprise-only
+            }
+        ]
+    return {"model_list": [], "general_settings": general}
+
+
+def proxy_env(spec: ProxySpec, upstream: FakeAnthropic) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(_SCRUBBED_ENV_PREFIXES)}
+    env.update(
+        LITELLM_LOCAL_MODEL_COST_MAP="True",
+        ANTHROPIC_API_BASE=upstream.url,
+        NO_PROXY="127.0.0.1,localhost",
+        no_proxy="127.0.0.1,localhost",
+        PYTHONUNBUFFERED="1",
+    )
+    if spec.server_key:
+        env["ANTHROPIC_API_KEY"] = spec.server_key
+    return env
+
+
+def start_proxy(spec: ProxySpec, upstream: FakeAnthropic, workdir: Path) -> LiveProxy:
+    """Launch the proxy without waiting for it (see :func:`wait_until_ready`)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    config_path = workdir / "config.yaml"
+    # JSON is valid YAML: no YAML writer needed.
+    config_path.write_text(json.dumps(config_for(spec, upstream), indent=2))
+    proxy = LiveProxy(
+        spec=spec, upstream=upstream, port=free_port(), log_path=workdir / "proxy.log"
+    )
+    proxy._log_file = proxy.log_path.open("wb")
+    proxy.process = subprocess.Popen(
+        [*_RUN_SERVER, "--config", str(config_path), *_LOOPBACK, "--port", str(proxy.port)],
+        env=proxy_env(spec, upstream),
+        cwd=workdir,
+        stdout=proxy._log_file,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+    )
+    return proxy
+
+
+def wait_until_ready(proxies: list[LiveProxy], timeout_s: float = STARTUP_TIMEOUT_S) -> None:
+    """Poll every proxy's liveliness endpoint until all answer, or fail with the log tail."""
+    deadline = time.monotonic() + timeout_s
+    pending = list(proxies)
+    while pending:
+        for proxy in list(pending):
+            _check_alive(proxy)
+            if _is_live(proxy):
+                pending.remove(proxy)
+        if pending and time.monotonic() > deadline:
+            proxy = pending[0]
+            raise RuntimeError(
+                f"proxy {proxy.spec.name!r} not live on {proxy.url} after {timeout_s:.0f}s;"
+                f" log tail:\n{proxy.log_tail()}"
+            )
+        if pending:
+            time.sleep(0.25)
+
+
+def _check_alive(proxy: LiveProxy) -> None:
+    assert proxy.process is not None
+    code = proxy.process.poll()
+    if code is not None:
+        raise RuntimeError(
+            f"proxy {proxy.spec.name!r} exited with code {code}; log tail:\n{proxy.log_tail()}"
+        )
+
+
+def _is_live(proxy: LiveProxy) -> bool:
+    try:
+        response = httpx.get(f"{proxy.url}/health/liveliness", timeout=1.0, trust_env=False)
+    except httpx.HTTPError:
+        return False
+    return response.status_code == 200
+
+
+def stop_proxies(proxies: list[LiveProxy]) -> None:
+    """Ask every proxy to stop at once, then wait (kill after a bounded wait)."""
+    running = [p for p in proxies if p.process is not None and p.process.poll() is None]
+    for proxy in running:
+        assert proxy.process is not None
+        proxy.process.terminate()
+    for proxy in running:
+        assert proxy.process is not None
+        try:
+            proxy.process.wait(timeout=STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            proxy.process.kill()
+            proxy.process.wait(timeout=STOP_TIMEOUT_S)
+    for proxy in proxies:
+        if proxy._log_file is not None:
+            proxy._log_file.close()

@@ -1,0 +1,143 @@
+"""Unit layer: the shared header helper and the LiteLLM-key recognition the series relies on."""
+
+from __future__ import annotations
+
+import pytest
+from litellm.passthrough.utils import BasePassthroughUtils
+
+from .constants import (
+    CLIENT_KEY,
+    MASTER_KEY,
+    OAUTH_TOKEN,
+    P0001_X_LITELLM_API_KEY,
+    P0002_CALLER_LITELLM_KEY,
+    mixed_case,
+)
+
+CASINGS = [
+    "x-litellm-api-key",
+    "X-LiteLLM-API-Key",
+    "X-LITELLM-API-KEY",
+    mixed_case("x-litellm-api-key"),
+]
+
+
+def forward(request_headers: dict[str, str], forward_headers: bool = True) -> dict[str, str]:
+    return BasePassthroughUtils.forward_headers_from_request(
+        request_headers=dict(request_headers),
+        headers={"x-api-key": "from-config"},
+        forward_headers=forward_headers,
+    )
+
+
+def lowered(headers: dict[str, str]) -> dict[str, str]:
+    return {k.lower(): v for k, v in headers.items()}
+
+
+@pytest.mark.fixed_by(P0001_X_LITELLM_API_KEY)
+@pytest.mark.parametrize("name", CASINGS)
+def test_x_litellm_api_key_is_not_forwarded_in_any_casing(name: str) -> None:
+    out = forward({name: f"Bearer {MASTER_KEY}", "anthropic-version": "2023-06-01"})
+    assert "x-litellm-api-key" not in lowered(out)
+    assert MASTER_KEY not in " ".join(out.values())
+    assert lowered(out)["anthropic-version"] == "2023-06-01"
+
+
+@pytest.mark.fixed_by(P0001_X_LITELLM_API_KEY)
+@pytest.mark.parametrize("name", ["x-pass-x-litellm-api-key", "X-Pass-X-LiteLLM-API-Key"])
+def test_x_pass_prefix_does_not_smuggle_the_litellm_key(name: str) -> None:
+    for forward_headers in (True, False):
+        out = forward({name: MASTER_KEY}, forward_headers=forward_headers)
+        assert MASTER_KEY not in " ".join(out.values()), out
+
+
+def test_other_headers_and_x_pass_overrides_still_work() -> None:
+    out = forward(
+        {
+            "anthropic-beta": "a-beta",
+            "x-pass-anthropic-beta": "override-beta",
+            "host": "proxy.example",
+            "content-length": "12",
+            "x-app": "cli",
+        }
+    )
+    assert out["anthropic-beta"] == "override-beta"
+    assert out["x-app"] == "cli"
+    assert "host" not in out and "content-length" not in out
+    assert out["x-api-key"] == "from-config"
+
+
+def test_without_forward_headers_only_x_pass_headers_are_forwarded() -> None:
+    out = forward(
+        {"x-litellm-api-key": MASTER_KEY, "x-pass-anthropic-beta": "b", "x-app": "cli"}, False
+    )
+    assert out == {"x-api-key": "from-config", "anthropic-beta": "b"}
+
+
+def test_operator_configured_headers_are_left_alone() -> None:
+    """Only the caller's x-litellm-api-key is dropped: a route the operator configured to send one
+    (e.g. to a second LiteLLM proxy) keeps it."""
+    out = BasePassthroughUtils.forward_headers_from_request(
+        request_headers={}, headers={"x-litellm-api-key": "downstream-key"}, forward_headers=True
+    )
+    assert out == {"x-litellm-api-key": "downstream-key"}
+
+
+def _is_caller_key(
+    value: str, api_key: str | None, master_key: str | None, custom_auth: object = None
+) -> bool:
+    from litellm.proxy import proxy_server
+    from litellm.proxy._types import UserAPIKeyAuth
+    from litellm.proxy.pass_through_endpoints import pass_through_endpoints as pte
+
+    helper = getattr(pte.HttpPassThroughEndpointHelpers, "is_caller_litellm_key", None)
+    assert helper is not None, "no LiteLLM-key recognition in this LiteLLM"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(proxy_server, "master_key", master_key)
+        patch.setattr(proxy_server, "user_custom_auth", custom_auth)
+        return bool(helper(header_value=value, user_api_key_dict=UserAPIKeyAuth(api_key=api_key)))
+
+
+@pytest.mark.fixed_by(P0002_CALLER_LITELLM_KEY)
+@pytest.mark.parametrize(
+    "value",
+    [MASTER_KEY, f"Bearer {MASTER_KEY}", f"bearer {MASTER_KEY}", f"  Bearer   {MASTER_KEY} "],
+)
+def test_master_key_is_recognised_bare_or_bearer(value: str) -> None:
+    assert _is_caller_key(value, api_key=MASTER_KEY, master_key=MASTER_KEY)
+
+
+@pytest.mark.fixed_by(P0002_CALLER_LITELLM_KEY)
+def test_virtual_key_of_the_caller_is_recognised_by_hash() -> None:
+    virtual_key = "sk-litellm-test-virtual-0c3d"
+    assert _is_caller_key(f"Bearer {virtual_key}", api_key=virtual_key, master_key=MASTER_KEY)
+    assert not _is_caller_key(
+        "Bearer sk-litellm-test-other", api_key=virtual_key, master_key=MASTER_KEY
+    )
+
+
+@pytest.mark.fixed_by(P0002_CALLER_LITELLM_KEY)
+@pytest.mark.parametrize("value", [f"Bearer {OAUTH_TOKEN}", CLIENT_KEY, "", "Bearer "])
+def test_provider_credentials_are_not_litellm_keys(value: str) -> None:
+    assert not _is_caller_key(value, api_key=MASTER_KEY, master_key=MASTER_KEY)
+
+
+@pytest.mark.fixed_by(P0002_CALLER_LITELLM_KEY)
+def test_without_master_key_nothing_is_a_litellm_key() -> None:
+    """No master key: nothing authenticated the caller, its Authorization is its own credential."""
+    assert not _is_caller_key(f"Bearer {OAUTH_TOKEN}", api_key=OAUTH_TOKEN, master_key=None)
+
+
+@pytest.mark.fixed_by(P0002_CALLER_LITELLM_KEY)
+def test_with_custom_auth_only_the_master_key_is_recognised() -> None:
+    """Custom auth may put a provider key in api_key: only the master key is known for sure."""
+
+    async def custom_auth(request: object, api_key: str) -> None:
+        raise NotImplementedError
+
+    assert not _is_caller_key(
+        CLIENT_KEY, api_key=CLIENT_KEY, master_key=MASTER_KEY, custom_auth=custom_auth
+    )
+    assert _is_caller_key(
+        MASTER_KEY, api_key=CLIENT_KEY, master_key=MASTER_KEY, custom_auth=custom_auth
+    )
