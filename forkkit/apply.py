@@ -122,7 +122,7 @@ def am_series(checkout: Path, pin: Pin, series: Series) -> None:
     if not series.names:
         return
     paths = [str(path.resolve()) for path in series.paths()]
-    status, _, err = gitutil.run_unchecked(checkout, "am", "--3way", "--quiet", *paths)
+    status, _, err = gitutil.run_unchecked(checkout, *gitutil.AM, "--3way", "--quiet", *paths)
     if status != 0:
         raise ForkKitError(describe_am_failure(checkout, pin, series, err))
 

@@ -19,7 +19,7 @@ def out_of_sync(project: Project) -> list[str]:
         path = project.patches_dir / name
         if not path.is_file():
             problems.append(f"{name}: missing from patches/")
-        elif path.read_text() != text:
+        elif path.read_bytes() != text.encode():
             problems.append(f"{name}: differs from what export writes")
     for path in sorted(project.patches_dir.glob("*.patch")):
         if path.name not in rendered:

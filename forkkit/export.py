@@ -60,8 +60,8 @@ def write_patches(patches_dir: Path, patches: dict[str, str]) -> list[str]:
     changed = []
     for name, text in patches.items():
         path = patches_dir / name
-        if not path.is_file() or path.read_text() != text:
-            path.write_text(text)
+        if not path.is_file() or path.read_bytes() != text.encode():  # bytes: keep CRLF lines
+            path.write_bytes(text.encode())
             changed.append(name)
     for stale in sorted(patches_dir.glob("*.patch")):
         if stale.name not in patches:

@@ -33,6 +33,11 @@ NEUTRAL_ENV = {
 NEUTRAL_CONFIG = ("-c", "core.autocrlf=false", "-c", "core.safecrlf=false", "-c", "gc.auto=0")
 
 
+# Patches carry the bytes of the files they change; upstream ships some files with CRLF line
+# endings, which `git am` would strip from the patch unless told to keep them.
+AM = ("am", "--keep-cr")
+
+
 def _env(extra: Mapping[str, str] | None) -> dict[str, str]:
     return {**os.environ, **NEUTRAL_ENV, **(extra or {})}
 

@@ -115,7 +115,7 @@ def _source_line(pin: Pin) -> str:
     return f"git {pin.url} tag {pin.tag} commit {pin.commit}"
 
 
-def place_patch(checkout: Path, patch: Path, new: Pin) -> PatchOutcome:
+def place_patch(checkout: Path, patch: Path, old_tag: str, new: Pin) -> PatchOutcome:
     """Apply one patch on HEAD and say how it went; a conflict leaves `git am` stopped."""
     applied_upstream = dep3_headers(patch.read_text()).get("Applied-Upstream", "")
     if _released_by(applied_upstream, new.version):
@@ -128,7 +128,7 @@ def place_patch(checkout: Path, patch: Path, new: Pin) -> PatchOutcome:
     if gitutil.run_unchecked(checkout, "apply", "--check", "--reverse", str(patch))[0] == 0:
         return PatchOutcome(patch.name, "already-upstream", "its change is already in the release")
     hunks = "; ".join(failing_hunks(checkout, patch))
-    status, _, err = gitutil.run_unchecked(checkout, "am", "--3way", "--quiet", str(patch))
+    status, _, err = gitutil.run_unchecked(checkout, *gitutil.AM, "--3way", "--quiet", str(patch))
     if status == 0:
         return PatchOutcome(patch.name, "3-way", f"merged around {hunks}")
     if "Patch already applied" in err or "No changes" in err:
@@ -136,7 +136,19 @@ def place_patch(checkout: Path, patch: Path, new: Pin) -> PatchOutcome:
         return PatchOutcome(patch.name, "already-upstream", "3-way merge left nothing to change")
     conflicts = gitutil.run(checkout, "diff", "--name-only", "--diff-filter=U").split()
     detail = f"{hunks}; conflict markers in {', '.join(conflicts) or 'no file'}"
+    switched = [f for f in conflicts if _line_endings_changed(checkout, f, old_tag, new)]
+    if switched:
+        detail += f"; upstream changed the line endings of {', '.join(switched)}"
     return PatchOutcome(patch.name, "conflict", detail)
+
+
+def _line_endings_changed(checkout: Path, path: str, old_tag: str, new: Pin) -> bool:
+    """A whole-file conflict often means only this: port the change onto the new endings."""
+    crlf = []
+    for tag in (old_tag, new.upstream_tag):
+        status, blob, _ = gitutil.run_unchecked(checkout, "cat-file", "-p", f"{tag}:{path}")
+        crlf.append(status == 0 and "\r\n" in blob)
+    return crlf[0] != crlf[1]
 
 
 def queue_rest(checkout: Path, conflicting: Path, rest: list[Path]) -> None:
@@ -145,13 +157,13 @@ def queue_rest(checkout: Path, conflicting: Path, rest: list[Path]) -> None:
         return
     gitutil.run(checkout, "am", "--abort")
     queue = [str(p) for p in (conflicting, *rest)]
-    status, _, _ = gitutil.run_unchecked(checkout, "am", "--3way", "--quiet", *queue)
+    status, _, _ = gitutil.run_unchecked(checkout, *gitutil.AM, "--3way", "--quiet", *queue)
     if status == 0:  # cannot happen unless git changed its mind; then there is nothing to resolve
         raise ForkKitError(f"{conflicting.name} conflicted once and then applied; rerun the rebase")
 
 
 def _am(checkout: Path, patch: Path) -> None:
-    gitutil.run(checkout, "am", "--quiet", str(patch))
+    gitutil.run(checkout, *gitutil.AM, "--quiet", str(patch))
 
 
 def _offsets(stderr: str) -> str:
@@ -170,7 +182,7 @@ def rebase_step(project: Project, checkout: Path, old: Pin, new: Pin, series: Se
     import_on_top(checkout, project, old, new)
     gitutil.run(checkout, "checkout", "--quiet", "-B", PATCHED_BRANCH, new.upstream_tag)
     for position, patch in enumerate(series.paths()):
-        outcome = place_patch(checkout, patch, new)
+        outcome = place_patch(checkout, patch, old.upstream_tag, new)
         step.outcomes.append(outcome)
         if outcome.status == "conflict":
             step.conflict = True
@@ -192,6 +204,8 @@ def rebase(
     pin = load_pin(project.pin_file)
     versions = target_versions(pin, target, through, pre)
     report = RebaseReport(pin.project, pin.version, versions[-1])
+    if record:
+        report.recorded_to = f"docs/rebases/{pin.version}-to-{versions[-1]}.md"
     saved = _snapshot(project, checkout)
     store_saved(checkout, saved)
     for version in versions:
@@ -210,14 +224,13 @@ def rebase(
         pin = new
     state_path(checkout).unlink()
     report.result = "rebased"
-    if record:
-        report.recorded_to = f"docs/rebases/{report.from_version}-to-{report.target}.md"
     write_report(project.root, report)
     return report
 
 
 def _snapshot(project: Project, checkout: Path) -> Saved:
-    patches = {p.name: p.read_text() for p in sorted(project.patches_dir.iterdir()) if p.is_file()}
+    files = sorted(p for p in project.patches_dir.iterdir() if p.is_file())
+    patches = {p.name: p.read_bytes().decode() for p in files}  # bytes: CRLF lines survive
     return Saved(
         head=gitutil.rev(checkout, "HEAD") or "",
         pin_text=project.pin_file.read_text(),
@@ -291,6 +304,6 @@ def abort(project: Project) -> None:
         if stale.name not in saved.patches:
             stale.unlink()
     for name, text in saved.patches.items():
-        (project.patches_dir / name).write_text(text)
+        (project.patches_dir / name).write_bytes(text.encode())
     state_path(checkout).unlink()
     apply(project)  # records the restored state, so the next apply is a no-op

@@ -113,8 +113,8 @@ def git(repo: Path, *args: str) -> str:
 
 def commit_edit(checkout: Path, path: str, old: str, new: str, message: str) -> None:
     """Edit one file in the checkout and commit it, as a patch author would."""
-    target = checkout / path
-    target.write_text(target.read_text().replace(old, new, 1))
+    target = checkout / path  # bytes, so CRLF files stay CRLF
+    target.write_bytes(target.read_bytes().replace(old.encode(), new.encode(), 1))
     git(checkout, "commit", "--quiet", "-am", message)
 
 

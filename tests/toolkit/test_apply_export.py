@@ -11,10 +11,19 @@ from forkkit.apply import apply
 from forkkit.check import out_of_sync
 from forkkit.errors import ForkKitError
 from forkkit.export import export
+from forkkit.pin import Pin
 from forkkit.project import Project
 from forkkit.release import bump, load_release
 from forkkit.series import dep3_headers, load_series
-from tests.toolkit.fakes import PATCH_MESSAGE, commit_edit, git
+from tests.toolkit.fakes import (
+    BASE_FILES,
+    PATCH_MESSAGE,
+    FakeIndex,
+    commit_edit,
+    git,
+    make_project,
+    make_sdist,
+)
 
 
 def author_two_patches(project: Project) -> Path:
@@ -179,3 +188,24 @@ def test_check_reports_series_change_without_release_bump(project: Project) -> N
     bump(project.release_file, load_series(project.series_file))
     assert out_of_sync(project) == []
     assert load_release(project.release_file).local_version() == "fork.3"
+
+
+def test_patch_to_a_crlf_file_round_trips(tmp_path: Path, index: FakeIndex) -> None:
+    crlf = {**BASE_FILES, "demo/headers.py": BASE_FILES["demo/headers.py"].replace("\n", "\r\n")}
+    sha256 = index.publish("demo", "2.0", make_sdist("demo", "2.0", crlf))
+    project = make_project(tmp_path / "crlf", Pin("demo", "2.0", "index", sha256=sha256))
+    checkout = apply(project).checkout
+    commit_edit(
+        checkout,
+        "demo/headers.py",
+        "line 5\r\n",
+        "line five\r\n",
+        PATCH_MESSAGE.format(subject="headers: crlf edit"),
+    )
+    export(project)
+    patch = project.patches_dir / "0001-headers-crlf-edit.patch"
+    assert b"+line five\r\n" in patch.read_bytes()
+    subprocess.run(["rm", "-rf", str(checkout)], check=True)
+    assert apply(project).applied is True
+    assert b"line five\r\nline 6\r\n" in (checkout / "demo/headers.py").read_bytes()
+    assert export(project) == []
