@@ -282,7 +282,11 @@ def finish_if_rebasing(project: Project, checkout: Path) -> bool:
     state_path(checkout).unlink()
     report = load_report(project.root)
     if report is not None and report.result == "conflict":
-        report.result, report.next_steps = "rebased", ["Conflicts were resolved by hand."]
+        renamed = {"conflict": "ported", "not-reached": "continued"}
+        for outcome in report.steps[-1].outcomes:
+            outcome.status = renamed.get(outcome.status, outcome.status)
+        report.steps[-1].conflict = False
+        report.result, report.next_steps = "rebased", []
         write_report(project.root, report)
     return True
 

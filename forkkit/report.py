@@ -14,6 +14,8 @@ STATUS_WORDS = {
     "dropped": "dropped by hand",
     "conflict": "CONFLICT",
     "not-reached": "not reached",
+    "ported": "conflict, ported by hand",
+    "continued": "applied by `git am --continue` after the port",
 }
 
 

@@ -137,6 +137,10 @@ def test_resolved_conflict_is_finished_by_export(project: Project, index: FakeIn
     export(project)
     assert load_pin(project.pin_file).version == "1.1"
     assert json.loads(report_paths(project.root)[1].read_text())["result"] == "rebased"
+    assert statuses(project) == [
+        ("1.1", "headers-spell-out-line-five", "ported"),
+        ("1.1", "headers-spell-out-line-thirty", "continued"),
+    ]
     text = (checkout / "demo/headers.py").read_text()
     assert "line five (ported)" in text and "line thirty" in text
     assert apply(project).applied is False
@@ -191,5 +195,7 @@ def test_unknown_target_is_one_line(project: Project, index: FakeIndex) -> None:
 def test_line_ending_switch_is_named_in_the_conflict(project: Project, index: FakeIndex) -> None:
     author(project)
     publish(index, "1.1", HEADERS.replace("\n", "\r\n"))
-    with pytest.raises(ForkKitError, match=r"upstream changed the line endings of demo/headers\.py"):
+    with pytest.raises(
+        ForkKitError, match=r"upstream changed the line endings of demo/headers\.py"
+    ):
         rebase(project, "1.1")
