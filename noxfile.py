@@ -128,6 +128,12 @@ def rebase(session: nox.Session) -> None:
 
 
 @nox.session(python=False)
+def note(session: nox.Session) -> None:
+    """Add a note to the rebase report, e.g. how a conflicting patch was ported (-- TEXT)."""
+    forkkit(session, "note", *session.posargs)
+
+
+@nox.session(python=False)
 def drop(session: nox.Session) -> None:
     """Remove a patch upstream made obsolete (-- PATCH [--reason TEXT]); recorded in the report."""
     forkkit(session, "drop", *session.posargs)

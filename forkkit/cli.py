@@ -9,6 +9,7 @@ from pathlib import Path
 
 from forkkit.errors import ForkKitError
 from forkkit.project import Project
+from forkkit.report import RebaseReport
 
 Handler = Callable[[Project, argparse.Namespace], int]
 
@@ -109,15 +110,25 @@ def cmd_drop(project: Project, args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_record_tests(project: Project, args: argparse.Namespace) -> int:
+def _edit_report(project: Project, change: Callable[[RebaseReport], None]) -> None:
     from forkkit.report import load_report, write_report
 
     report = load_report(project.root)
     if report is None:
-        raise ForkKitError("no rebase report to record test results in")
-    report.tests = args.result
+        raise ForkKitError("no rebase report in .work/rebase/")
+    change(report)
     write_report(project.root, report)
+
+
+def cmd_record_tests(project: Project, args: argparse.Namespace) -> int:
+    _edit_report(project, lambda report: setattr(report, "tests", args.result))
     print(f"recorded: behaviour suite {args.result}")
+    return 0
+
+
+def cmd_note(project: Project, args: argparse.Namespace) -> int:
+    _edit_report(project, lambda report: report.notes.append(args.text))
+    print("noted in the rebase report")
     return 0
 
 
@@ -157,6 +168,8 @@ def build_parser() -> argparse.ArgumentParser:
     drop_parser = verbs.add_parser("drop", help="remove a patch upstream made obsolete")
     drop_parser.add_argument("patch", help="patch file name")
     drop_parser.add_argument("--reason", default="", help="recorded in the rebase report")
+    note_parser = verbs.add_parser("note", help="add a note to the rebase report")
+    note_parser.add_argument("text")
     record_parser = verbs.add_parser("record-tests", help="note the suite's result in the report")
     record_parser.add_argument("result", choices=["passed", "failed"])
     bump_parser = verbs.add_parser("bump", help="move the release revision to the current series")
@@ -175,6 +188,7 @@ HANDLERS: dict[str, Handler] = {
     "rebase": cmd_rebase,
     "drop": cmd_drop,
     "record-tests": cmd_record_tests,
+    "note": cmd_note,
 }
 
 

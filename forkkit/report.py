@@ -44,6 +44,7 @@ class RebaseReport:
     tests: str = "not run"  # "passed", "failed"
     next_steps: list[str] = field(default_factory=list)
     recorded_to: str = ""  # a docs/rebases/ copy kept in the repository, if asked for
+    notes: list[str] = field(default_factory=list)  # what the human who ported patches says
 
     @property
     def reached(self) -> str:
@@ -94,6 +95,9 @@ def to_markdown(report: RebaseReport) -> str:
         for outcome in step.outcomes:
             detail = outcome.detail.replace("|", "\\|")
             lines.append(f"| `{outcome.patch}` | {STATUS_WORDS[outcome.status]} | {detail} |")
+    if report.notes:
+        lines += ["", "## Notes", ""]
+        lines += [f"- {note}" for note in report.notes]
     if report.next_steps:
         lines += ["", "## Next steps", ""]
         lines += [f"{n}. {text}" for n, text in enumerate(report.next_steps, 1)]
