@@ -6,6 +6,7 @@ if each of them FAILS, i.e. on an unpatched LiteLLM.
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
 import re
 
@@ -13,6 +14,7 @@ import re
 os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
 
 import pytest
+from packaging.version import Version
 
 from .inprocess_fixtures import inprocess_proxy  # noqa: F401
 from .live_fixtures import (  # noqa: F401
@@ -50,6 +52,17 @@ def _patches(item: pytest.Item) -> list[str]:
     return patches
 
 
+def _still_broken_upstream(item: pytest.Item) -> bool:
+    """False when every fixed_by mark says the installed upstream release fixed it itself.
+
+    `fixed_by(patch, upstream_since="X")`: from upstream release X on, unpatched LiteLLM gets
+    this right too, so the negative control expects the test to pass there, not to fail.
+    """
+    installed = Version(Version(importlib.metadata.version("litellm")).base_version)
+    sinces = [m.kwargs.get("upstream_since") for m in item.iter_markers("fixed_by")]
+    return any(since is None or installed < Version(since) for since in sinces)
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     fixed = [(item, _patches(item)) for item in items]
@@ -62,6 +75,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             f"{NEGATIVE_CONTROL}: no fixed_by test was collected, so nothing would be checked"
         )
     for item, patches in fixed:
+        if not _still_broken_upstream(item):
+            continue
         reason = "negative control: must fail without " + ", ".join(sorted(set(patches)))
         item.add_marker(pytest.mark.xfail(strict=True, reason=reason))
 

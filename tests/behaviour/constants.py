@@ -92,3 +92,9 @@ def with_casing(headers: list[tuple[str, str]], casing: str) -> list[tuple[str, 
     if casing == "mixed":
         return [(mixed_case(k), v) for k, v in headers]
     raise ValueError(casing)
+
+
+# Upstream releases that fixed a row themselves: from here on the negative control expects it to
+# pass unpatched. 1.84.0 builds the server credential with AnthropicModelInfo.get_auth_header and
+# sends no credential header (rather than the string "None") when none is configured.
+UPSTREAM_OMITS_MISSING_SERVER_KEY = "1.84.0"

@@ -19,6 +19,7 @@ from .constants import (
     P0004_OAUTH_BETA,
     P0005_METADATA_USER_ID,
     SERVER_KEY,
+    UPSTREAM_OMITS_MISSING_SERVER_KEY,
     claude_code_body,
     claude_code_headers,
     with_casing,
@@ -81,7 +82,7 @@ async def test_litellm_key_as_x_api_key_is_swapped_for_the_server_key(
         assert_secret_nowhere(proxy.upstream_requests(), MASTER_KEY)
 
 
-@pytest.mark.fixed_by(P0003_CLIENT_CREDENTIALS)
+@pytest.mark.fixed_by(P0003_CLIENT_CREDENTIALS, upstream_since=UPSTREAM_OMITS_MISSING_SERVER_KEY)
 async def test_no_server_key_means_no_credential_and_anthropic_401(
     inprocess_proxy: ProxyFactory,
 ) -> None:
@@ -138,12 +139,21 @@ async def test_api_key_callers_get_no_oauth_beta(inprocess_proxy: ProxyFactory) 
         assert betas(proxy.only_upstream_request()) == [OTHER_BETA]
 
 
-async def test_x_pass_x_api_key_override_wins(inprocess_proxy: ProxyFactory) -> None:
+def upstream_refuses_credential_overrides() -> bool:
+    """LiteLLM 1.84+ documents that x-pass- cannot set credential headers; older ones allow it."""
+    from litellm.passthrough import utils
+
+    return "x-api-key" in getattr(utils, "_PASS_THROUGH_PROTECTED_HEADERS", ())
+
+
+async def test_x_pass_x_api_key_override_follows_upstream(inprocess_proxy: ProxyFactory) -> None:
     async with inprocess_proxy(master_key=MASTER_KEY, server_key=SERVER_KEY) as proxy:
         assert await post(proxy, [("x-pass-x-api-key", CLIENT_KEY), LITELLM_KEY_HEADER]) == 200
-        assert proxy.only_upstream_request().header("x-api-key") == CLIENT_KEY
+        expected = SERVER_KEY if upstream_refuses_credential_overrides() else CLIENT_KEY
+        assert proxy.only_upstream_request().header("x-api-key") == expected
 
 
+@pytest.mark.skipif(upstream_refuses_credential_overrides(), reason="upstream refuses the override")
 @pytest.mark.fixed_by(P0003_CLIENT_CREDENTIALS)
 async def test_x_pass_authorization_counts_as_a_client_credential(
     inprocess_proxy: ProxyFactory,
@@ -154,6 +164,18 @@ async def test_x_pass_authorization_counts_as_a_client_credential(
         upstream = proxy.only_upstream_request()
         assert upstream.header("authorization") == f"Bearer {OAUTH_TOKEN}"
         assert not upstream.has_header("x-api-key")
+
+
+@pytest.mark.skipif(not upstream_refuses_credential_overrides(), reason="upstream allows it")
+async def test_refused_x_pass_authorization_falls_back_to_the_server_key(
+    inprocess_proxy: ProxyFactory,
+) -> None:
+    headers = [("x-pass-authorization", f"Bearer {OAUTH_TOKEN}"), LITELLM_KEY_HEADER]
+    async with inprocess_proxy(master_key=MASTER_KEY, server_key=SERVER_KEY) as proxy:
+        assert await post(proxy, headers) == 200
+        upstream = proxy.only_upstream_request()
+        assert upstream.header("x-api-key") == SERVER_KEY
+        assert not upstream.has_header("authorization")
 
 
 @pytest.mark.fixed_by(P0001_X_LITELLM_API_KEY)

@@ -23,6 +23,7 @@ from .constants import (
     P0002_CALLER_LITELLM_KEY,
     P0003_CLIENT_CREDENTIALS,
     SERVER_KEY,
+    UPSTREAM_OMITS_MISSING_SERVER_KEY,
     claude_code_body,
     claude_code_headers,
     simple_body,
@@ -46,6 +47,7 @@ class Row:
     authorization: str | None
     credential_fix: str | None  # patch that makes the credential check pass (None: holds upstream)
     secret_fix: str | None = None  # patch that keeps the LiteLLM key out (None: holds / no key)
+    credential_fixed_upstream_since: str | None = None  # release that fixed the row upstream
     status: int = 200
     body: Callable[[], dict[str, Any]] = field(default=simple_body)
 
@@ -68,6 +70,7 @@ ROWS = [
         x_api_key=None,
         authorization=f"Bearer {OAUTH_TOKEN}",
         credential_fix=P0003_CLIENT_CREDENTIALS,
+        credential_fixed_upstream_since=UPSTREAM_OMITS_MISSING_SERVER_KEY,
         secret_fix=P0001_X_LITELLM_API_KEY,
     ),
     Row(
@@ -112,6 +115,7 @@ ROWS = [
         x_api_key=None,
         authorization=None,
         credential_fix=P0003_CLIENT_CREDENTIALS,
+        credential_fixed_upstream_since=UPSTREAM_OMITS_MISSING_SERVER_KEY,
         secret_fix=P0001_X_LITELLM_API_KEY,
         status=401,
     ),
@@ -130,6 +134,7 @@ ROWS = [
         x_api_key=None,
         authorization=f"Bearer {OAUTH_TOKEN}",
         credential_fix=P0003_CLIENT_CREDENTIALS,
+        credential_fixed_upstream_since=UPSTREAM_OMITS_MISSING_SERVER_KEY,
     ),
     Row(
         id="client-x-api-key-no-master-key",
@@ -142,11 +147,16 @@ ROWS = [
 ]
 
 
-def _params(fix: Callable[[Row], str | None], rows: list[Row]) -> list[Any]:
-    return [
-        pytest.param(row, marks=[pytest.mark.fixed_by(fix(row))] if fix(row) else [], id=row.id)
-        for row in rows
-    ]
+def _params(
+    fix: Callable[[Row], str | None],
+    rows: list[Row],
+    since: Callable[[Row], str | None] = lambda row: None,
+) -> list[Any]:
+    def marks(row: Row) -> list[pytest.MarkDecorator]:
+        patch = fix(row)
+        return [pytest.mark.fixed_by(patch, upstream_since=since(row))] if patch else []
+
+    return [pytest.param(row, marks=marks(row), id=row.id) for row in rows]
 
 
 def _carries_litellm_key(row: Row) -> bool:
@@ -170,7 +180,10 @@ def proxy_for(live_proxies: dict[str, LiveProxy], row: Row) -> LiveProxy:
 
 
 @pytest.mark.parametrize("casing", CASINGS)
-@pytest.mark.parametrize("row", _params(lambda row: row.credential_fix, ROWS))
+@pytest.mark.parametrize(
+    "row",
+    _params(lambda row: row.credential_fix, ROWS, lambda row: row.credential_fixed_upstream_since),
+)
 def test_upstream_receives_the_right_credential(
     live_proxies: dict[str, LiveProxy], row: Row, casing: str
 ) -> None:
