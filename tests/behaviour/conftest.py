@@ -53,14 +53,24 @@ def _patches(item: pytest.Item) -> list[str]:
 
 
 def _still_broken_upstream(item: pytest.Item) -> bool:
-    """False when every fixed_by mark says the installed upstream release fixed it itself.
+    """False when every fixed_by mark says the installed upstream release gets it right itself.
 
-    `fixed_by(patch, upstream_since="X")`: from upstream release X on, unpatched LiteLLM gets
-    this right too, so the negative control expects the test to pass there, not to fail.
+    `fixed_by(patch, upstream_ok=(first, until))`: unpatched releases in [first, until) (None:
+    unbounded) behave right on their own, so the negative control expects a pass there.
     """
     installed = Version(Version(importlib.metadata.version("litellm")).base_version)
-    sinces = [m.kwargs.get("upstream_since") for m in item.iter_markers("fixed_by")]
-    return any(since is None or installed < Version(since) for since in sinces)
+    return any(
+        not _in_range(installed, m.kwargs.get("upstream_ok")) for m in item.iter_markers("fixed_by")
+    )
+
+
+def _in_range(installed: Version, window: tuple[str | None, str | None] | None) -> bool:
+    if window is None:
+        return False
+    first, until = window
+    return (first is None or installed >= Version(first)) and (
+        until is None or installed < Version(until)
+    )
 
 
 @pytest.hookimpl(trylast=True)

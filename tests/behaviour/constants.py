@@ -94,7 +94,15 @@ def with_casing(headers: list[tuple[str, str]], casing: str) -> list[tuple[str, 
     raise ValueError(casing)
 
 
-# Upstream releases that fixed a row themselves: from here on the negative control expects it to
-# pass unpatched. 1.84.0 builds the server credential with AnthropicModelInfo.get_auth_header and
-# sends no credential header (rather than the string "None") when none is configured.
-UPSTREAM_OMITS_MISSING_SERVER_KEY = "1.84.0"
+# Release windows [first, until) in which unpatched upstream gets a row right by itself, for
+# fixed_by(..., upstream_ok=...); the negative control expects those rows to pass there. A bound
+# is the first release checked, not bisected.
+# 1.84.0 sends no credential header (never "None") when no server key is configured ...
+UPSTREAM_OMITS_MISSING_SERVER_KEY = ("1.84.0", None)
+# ... but from 1.106.2 it answers such a request with its own 401 instead of Anthropic's.
+UPSTREAM_LETS_ANTHROPIC_ANSWER_401 = ("1.84.0", "1.106.2")
+# 1.106.2 strips the secret that authenticated the caller on the /anthropic route (not on
+# generic pass-through routes) ...
+UPSTREAM_STRIPS_CALLER_SECRET_ON_ANTHROPIC = ("1.106.2", None)
+# ... and from then on lets a configured server key replace the client's own OAuth token.
+UPSTREAM_KEEPS_CLIENT_AUTHORIZATION = (None, "1.106.2")

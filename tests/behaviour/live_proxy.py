@@ -66,6 +66,8 @@ def config_for(spec: ProxySpec, upstream: FakeAnthropic) -> dict[str, Any]:
     general: dict[str, Any] = {}
     if spec.master_key:
         general["master_key"] = spec.master_key
+    else:  # newer LiteLLM refuses to start open unless told so; older ones ignore the key
+        general["dangerously_permit_weak_or_unset_master_key"] = True
     if spec.config_route:
         general["pass_through_endpoints"] = [
             {

@@ -19,7 +19,8 @@ from .constants import (
     P0004_OAUTH_BETA,
     P0005_METADATA_USER_ID,
     SERVER_KEY,
-    UPSTREAM_OMITS_MISSING_SERVER_KEY,
+    UPSTREAM_LETS_ANTHROPIC_ANSWER_401,
+    UPSTREAM_STRIPS_CALLER_SECRET_ON_ANTHROPIC,
     claude_code_body,
     claude_code_headers,
     with_casing,
@@ -51,7 +52,9 @@ async def test_claude_code_oauth_reaches_anthropic_alone(
         assert_credentials(proxy.only_upstream_request(), None, f"Bearer {OAUTH_TOKEN}")
 
 
-@pytest.mark.fixed_by(P0001_X_LITELLM_API_KEY)
+@pytest.mark.fixed_by(
+    P0001_X_LITELLM_API_KEY, upstream_ok=UPSTREAM_STRIPS_CALLER_SECRET_ON_ANTHROPIC
+)
 @pytest.mark.parametrize("casing", CASINGS)
 async def test_claude_code_litellm_key_is_not_forwarded(
     inprocess_proxy: ProxyFactory, casing: str
@@ -61,7 +64,9 @@ async def test_claude_code_litellm_key_is_not_forwarded(
         assert_secret_nowhere(proxy.upstream_requests(), MASTER_KEY)
 
 
-@pytest.mark.fixed_by(P0002_CALLER_LITELLM_KEY)
+@pytest.mark.fixed_by(
+    P0002_CALLER_LITELLM_KEY, upstream_ok=UPSTREAM_STRIPS_CALLER_SECRET_ON_ANTHROPIC
+)
 @pytest.mark.parametrize("casing", CASINGS)
 async def test_litellm_key_as_bearer_is_swapped_for_the_server_key(
     inprocess_proxy: ProxyFactory, casing: str
@@ -82,7 +87,7 @@ async def test_litellm_key_as_x_api_key_is_swapped_for_the_server_key(
         assert_secret_nowhere(proxy.upstream_requests(), MASTER_KEY)
 
 
-@pytest.mark.fixed_by(P0003_CLIENT_CREDENTIALS, upstream_since=UPSTREAM_OMITS_MISSING_SERVER_KEY)
+@pytest.mark.fixed_by(P0003_CLIENT_CREDENTIALS, upstream_ok=UPSTREAM_LETS_ANTHROPIC_ANSWER_401)
 async def test_no_server_key_means_no_credential_and_anthropic_401(
     inprocess_proxy: ProxyFactory,
 ) -> None:
@@ -186,7 +191,9 @@ async def test_x_pass_cannot_smuggle_x_litellm_api_key(inprocess_proxy: ProxyFac
         assert_secret_nowhere(proxy.upstream_requests(), MASTER_KEY)
 
 
-@pytest.mark.fixed_by(P0002_CALLER_LITELLM_KEY)
+@pytest.mark.fixed_by(
+    P0002_CALLER_LITELLM_KEY, upstream_ok=UPSTREAM_STRIPS_CALLER_SECRET_ON_ANTHROPIC
+)
 async def test_x_pass_cannot_smuggle_the_litellm_key(inprocess_proxy: ProxyFactory) -> None:
     headers = [("Authorization", f"Bearer {MASTER_KEY}"), ("x-pass-x-api-key", MASTER_KEY)]
     async with inprocess_proxy(master_key=MASTER_KEY, server_key=SERVER_KEY) as proxy:

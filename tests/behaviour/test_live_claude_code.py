@@ -15,7 +15,9 @@ from .constants import (
     MESSAGES_PATH,
     OAUTH_BETA,
     OTHER_BETA,
+    P0003_CLIENT_CREDENTIALS,
     P0005_METADATA_USER_ID,
+    UPSTREAM_KEEPS_CLIENT_AUTHORIZATION,
     claude_code_body,
     claude_code_headers,
 )
@@ -24,7 +26,10 @@ from .live_proxy import LiveProxy
 
 # Shorter than the fake's hold: a buffering proxy makes the first read time out.
 FIRST_EVENT_TIMEOUT_S = HOLD_TIMEOUT_S / 2
-HOP_BY_HOP = {"connection"}  # the proxy opens its own connection upstream
+# Negotiated per hop: the proxy opens its own connection upstream, and since 1.106 it also picks
+# its own accept-encoding (it reads the body to log it). Neither is on the reference's list of
+# what must survive the hop; every other Claude Code header is.
+HOP_BY_HOP = {"connection", "accept-encoding"}
 ALL_EVENTS = [
     "message_start",
     "content_block_start",
@@ -55,6 +60,7 @@ def sse_events(lines: Iterator[str]) -> Iterator[str]:
             yield line.removeprefix("event:").strip()
 
 
+@pytest.mark.fixed_by(P0003_CLIENT_CREDENTIALS, upstream_ok=UPSTREAM_KEEPS_CLIENT_AUTHORIZATION)
 def test_claude_code_headers_path_and_query_arrive(proxy_main: LiveProxy) -> None:
     response, upstream = replay(proxy_main)
     assert response.status_code == 200, response.text

@@ -23,7 +23,9 @@ from .constants import (
     P0002_CALLER_LITELLM_KEY,
     P0003_CLIENT_CREDENTIALS,
     SERVER_KEY,
+    UPSTREAM_LETS_ANTHROPIC_ANSWER_401,
     UPSTREAM_OMITS_MISSING_SERVER_KEY,
+    UPSTREAM_STRIPS_CALLER_SECRET_ON_ANTHROPIC,
     claude_code_body,
     claude_code_headers,
     simple_body,
@@ -47,7 +49,8 @@ class Row:
     authorization: str | None
     credential_fix: str | None  # patch that makes the credential check pass (None: holds upstream)
     secret_fix: str | None = None  # patch that keeps the LiteLLM key out (None: holds / no key)
-    credential_fixed_upstream_since: str | None = None  # release that fixed the row upstream
+    credential_upstream_ok: tuple[str | None, str | None] | None = None  # see constants
+    secret_upstream_ok: tuple[str | None, str | None] | None = None
     status: int = 200
     body: Callable[[], dict[str, Any]] = field(default=simple_body)
 
@@ -62,6 +65,7 @@ ROWS = [
         credential_fix=P0003_CLIENT_CREDENTIALS,
         secret_fix=P0001_X_LITELLM_API_KEY,
         body=claude_code_body,
+        secret_upstream_ok=UPSTREAM_STRIPS_CALLER_SECRET_ON_ANTHROPIC,
     ),
     Row(
         id="claude-code-oauth-no-server-key",
@@ -70,8 +74,9 @@ ROWS = [
         x_api_key=None,
         authorization=f"Bearer {OAUTH_TOKEN}",
         credential_fix=P0003_CLIENT_CREDENTIALS,
-        credential_fixed_upstream_since=UPSTREAM_OMITS_MISSING_SERVER_KEY,
+        credential_upstream_ok=UPSTREAM_OMITS_MISSING_SERVER_KEY,
         secret_fix=P0001_X_LITELLM_API_KEY,
+        secret_upstream_ok=UPSTREAM_STRIPS_CALLER_SECRET_ON_ANTHROPIC,
     ),
     Row(
         id="client-x-api-key",
@@ -81,6 +86,7 @@ ROWS = [
         authorization=None,
         credential_fix=P0003_CLIENT_CREDENTIALS,
         secret_fix=P0001_X_LITELLM_API_KEY,
+        secret_upstream_ok=UPSTREAM_STRIPS_CALLER_SECRET_ON_ANTHROPIC,
     ),
     Row(
         id="client-x-api-key-and-oauth",
@@ -90,6 +96,7 @@ ROWS = [
         authorization=f"Bearer {OAUTH_TOKEN}",
         credential_fix=P0003_CLIENT_CREDENTIALS,
         secret_fix=P0001_X_LITELLM_API_KEY,
+        secret_upstream_ok=UPSTREAM_STRIPS_CALLER_SECRET_ON_ANTHROPIC,
     ),
     Row(
         id="litellm-key-as-bearer",
@@ -99,6 +106,8 @@ ROWS = [
         authorization=None,
         credential_fix=P0002_CALLER_LITELLM_KEY,
         secret_fix=P0002_CALLER_LITELLM_KEY,
+        secret_upstream_ok=UPSTREAM_STRIPS_CALLER_SECRET_ON_ANTHROPIC,
+        credential_upstream_ok=UPSTREAM_STRIPS_CALLER_SECRET_ON_ANTHROPIC,
     ),
     Row(  # holds upstream too: the server key overwrites x-api-key there
         id="litellm-key-as-x-api-key",
@@ -115,7 +124,7 @@ ROWS = [
         x_api_key=None,
         authorization=None,
         credential_fix=P0003_CLIENT_CREDENTIALS,
-        credential_fixed_upstream_since=UPSTREAM_OMITS_MISSING_SERVER_KEY,
+        credential_upstream_ok=UPSTREAM_LETS_ANTHROPIC_ANSWER_401,
         secret_fix=P0001_X_LITELLM_API_KEY,
         status=401,
     ),
@@ -134,7 +143,7 @@ ROWS = [
         x_api_key=None,
         authorization=f"Bearer {OAUTH_TOKEN}",
         credential_fix=P0003_CLIENT_CREDENTIALS,
-        credential_fixed_upstream_since=UPSTREAM_OMITS_MISSING_SERVER_KEY,
+        credential_upstream_ok=UPSTREAM_OMITS_MISSING_SERVER_KEY,
     ),
     Row(
         id="client-x-api-key-no-master-key",
@@ -150,11 +159,11 @@ ROWS = [
 def _params(
     fix: Callable[[Row], str | None],
     rows: list[Row],
-    since: Callable[[Row], str | None] = lambda row: None,
+    upstream_ok: Callable[[Row], tuple[str | None, str | None] | None] = lambda row: None,
 ) -> list[Any]:
     def marks(row: Row) -> list[pytest.MarkDecorator]:
         patch = fix(row)
-        return [pytest.mark.fixed_by(patch, upstream_since=since(row))] if patch else []
+        return [pytest.mark.fixed_by(patch, upstream_ok=upstream_ok(row))] if patch else []
 
     return [pytest.param(row, marks=marks(row), id=row.id) for row in rows]
 
@@ -182,7 +191,7 @@ def proxy_for(live_proxies: dict[str, LiveProxy], row: Row) -> LiveProxy:
 @pytest.mark.parametrize("casing", CASINGS)
 @pytest.mark.parametrize(
     "row",
-    _params(lambda row: row.credential_fix, ROWS, lambda row: row.credential_fixed_upstream_since),
+    _params(lambda row: row.credential_fix, ROWS, lambda row: row.credential_upstream_ok),
 )
 def test_upstream_receives_the_right_credential(
     live_proxies: dict[str, LiveProxy], row: Row, casing: str
@@ -199,7 +208,12 @@ def test_upstream_receives_the_right_credential(
 
 @pytest.mark.parametrize("casing", CASINGS)
 @pytest.mark.parametrize(
-    "row", _params(lambda row: row.secret_fix, [r for r in ROWS if _carries_litellm_key(r)])
+    "row",
+    _params(
+        lambda row: row.secret_fix,
+        [r for r in ROWS if _carries_litellm_key(r)],
+        lambda row: row.secret_upstream_ok,
+    ),
 )
 def test_litellm_key_reaches_anthropic_nowhere(
     live_proxies: dict[str, LiveProxy], row: Row, casing: str
@@ -231,3 +245,17 @@ def test_config_pass_through_route_strips_x_litellm_api_key(
     assert not upstream.has_header("x-litellm-api-key")
     assert_secret_nowhere([upstream], MASTER_KEY)
     assert response.status_code == 200, response.text
+
+
+@pytest.mark.fixed_by(P0002_CALLER_LITELLM_KEY)
+@pytest.mark.parametrize("casing", CASINGS)
+def test_config_pass_through_route_never_forwards_the_litellm_key_as_authorization(
+    proxy_main: LiveProxy, casing: str
+) -> None:
+    """Upstream strips the caller's secret only on its provider routes, not on config routes."""
+    headers = with_casing([("Authorization", f"Bearer {MASTER_KEY}"), ("x-app", "cli")], casing)
+    with httpx.Client(base_url=proxy_main.url, timeout=15.0, trust_env=False) as client:
+        client.post(CONFIG_ROUTE, headers=headers, json=simple_body())
+    upstream = proxy_main.upstream.only_request()
+    assert upstream.header("x-app") == "cli"  # forward_headers really is on
+    assert_secret_nowhere([upstream], MASTER_KEY)

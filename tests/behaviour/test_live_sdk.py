@@ -15,6 +15,7 @@ from .constants import (
     P0001_X_LITELLM_API_KEY,
     P0003_CLIENT_CREDENTIALS,
     P0004_OAUTH_BETA,
+    UPSTREAM_STRIPS_CALLER_SECRET_ON_ANTHROPIC,
 )
 from .fake_upstream import HOLD_TIMEOUT_S, MESSAGE
 from .live_proxy import LiveProxy
@@ -60,7 +61,9 @@ def test_sdk_oauth_token_reaches_anthropic_alone(
     assert_credentials(proxy_main.upstream.only_request(), None, f"Bearer {OAUTH_TOKEN}")
 
 
-@pytest.mark.fixed_by(P0001_X_LITELLM_API_KEY)
+@pytest.mark.fixed_by(
+    P0001_X_LITELLM_API_KEY, upstream_ok=UPSTREAM_STRIPS_CALLER_SECRET_ON_ANTHROPIC
+)
 @pytest.mark.parametrize("mode", STREAM_MODES)
 def test_sdk_litellm_key_reaches_anthropic_nowhere(
     sdk: anthropic.Anthropic, proxy_main: LiveProxy, mode: str
