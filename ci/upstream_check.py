@@ -24,11 +24,17 @@ from pathlib import Path
 
 from cilib import EXIT_INPUT, CIError, run_main, set_outputs
 
+TARGET_WORDS = ("latest", "latest-resolving")
+
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--root", type=Path, default=Path.cwd(), help="repository root")
-    parser.add_argument("--target", default="latest", help="a version, or 'latest' (default)")
+    parser.add_argument(
+        "--target",
+        default="latest",
+        help="a version, 'latest' (default) or 'latest-resolving' (newest whose [proxy] installs)",
+    )
     parser.add_argument("--pre", action="store_true", help="consider pre-releases")
     parser.add_argument(
         "--dry-run", action="store_true", help="print the outputs, do not write $GITHUB_OUTPUT"
@@ -39,12 +45,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     try:
-        from packaging.version import InvalidVersion, Version
-
         from forkkit.errors import ForkKitError
         from forkkit.pin import load_pin
         from forkkit.project import Project
-        from forkkit.versions import newer_versions
+        from forkkit.versions import choose_target, newer_versions
     except ImportError:
         raise CIError("forkkit is not importable; run this with the project's venv") from None
 
@@ -52,23 +56,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         pin = load_pin(Project(args.root.resolve()).pin_file)
         newer = newer_versions(pin, pre=args.pre)
+        wanted = choose_target(pin, target, pre=args.pre)
     except ForkKitError as exc:
-        raise CIError(str(exc)) from None
-    if target == "latest":
-        chosen = str(newer[-1]) if newer else ""
-    else:
-        try:
-            wanted = Version(target)
-        except InvalidVersion:
-            raise CIError(
-                f"not a version: {target!r} (a version or 'latest')", EXIT_INPUT
-            ) from None
-        if wanted not in newer:
-            raise CIError(
-                f"{pin.project} {target} is not a release newer than the pin {pin.version}",
-                EXIT_INPUT,
-            )
-        chosen = str(wanted)
+        raise CIError(str(exc), EXIT_INPUT if target not in TARGET_WORDS else 1) from None
+    chosen = str(wanted) if wanted else ""
 
     listed = ", ".join(str(v) for v in newer) or "none"
     print(f"{pin.project}: pinned {pin.version}; newer releases: {listed}", file=sys.stderr)

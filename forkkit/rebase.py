@@ -21,7 +21,7 @@ from forkkit.pin import Pin, dump_pin, load_pin
 from forkkit.project import Project
 from forkkit.report import PatchOutcome, RebaseReport, StepReport, load_report, write_report
 from forkkit.series import Series, dep3_headers, load_series
-from forkkit.versions import newer_versions, tag_for
+from forkkit.versions import choose_target, newer_versions, tag_for
 
 STATE_NAME = "forkkit-rebase.json"
 
@@ -52,21 +52,11 @@ def store_saved(checkout: Path, saved: Saved) -> None:
 
 
 def target_versions(pin: Pin, target: str, through: bool, pre: bool) -> list[str]:
-    newer = newer_versions(pin, pre)
-    if not newer:
-        raise ForkKitError(f"{pin.project} has no release newer than {pin.version}")
-    wanted = newer[-1] if target == "latest" else _version(target)
-    if wanted not in newer:
-        raise ForkKitError(f"{pin.project} {target} is not a release newer than {pin.version}")
-    steps = [v for v in newer if v <= wanted] if through else [wanted]
+    wanted = choose_target(pin, target, pre)
+    if wanted is None:
+        raise ForkKitError(f"{pin.project} has no release newer than {pin.version} ({target})")
+    steps = [v for v in newer_versions(pin, pre) if v <= wanted] if through else [wanted]
     return [str(v) for v in steps]
-
-
-def _version(text: str) -> Version:
-    try:
-        return Version(text)
-    except InvalidVersion:
-        raise ForkKitError(f"not a version: {text!r} (use a version or 'latest')") from None
 
 
 def pin_for(pin: Pin, version: str) -> Pin:

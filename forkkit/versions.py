@@ -96,11 +96,20 @@ def candidates(pin: Pin, pre: bool = False, check: int = 0) -> list[Candidate]:
     return [Candidate(v, resolves(pin.project, v) if v in checked else None) for v in found]
 
 
-def newest_resolving(pin: Pin, pre: bool = False) -> Version:
-    """The newest release whose extra resolves, searching down from the newest."""
-    for version in reversed(newer_versions(pin, pre)):
-        if resolves(pin.project, version):
-            return version
-    raise ForkKitError(
-        f"no release newer than {pin.version} resolves {pin.project}[{RESOLVE_EXTRA}]"
-    )
+def choose_target(pin: Pin, target: str, pre: bool = False) -> Version | None:
+    """`latest`, `latest-resolving` (newest whose [proxy] extra installs) or a version newer than
+    the pin; None when there is nothing newer."""
+    newer = newer_versions(pin, pre)
+    if target == "latest":
+        return newer[-1] if newer else None
+    if target == "latest-resolving":
+        return next((v for v in reversed(newer) if resolves(pin.project, v)), None)
+    try:
+        wanted = Version(target)
+    except InvalidVersion:
+        raise ForkKitError(
+            f"not a version: {target!r} (use a version, 'latest' or 'latest-resolving')"
+        ) from None
+    if wanted not in newer:
+        raise ForkKitError(f"{pin.project} {target} is not a release newer than {pin.version}")
+    return wanted
