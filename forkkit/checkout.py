@@ -129,14 +129,8 @@ def ensure_checkout(project: Project, pin: Pin) -> Path:
         return checkout
     tag_tree = gitutil.rev(checkout, f"{pin.upstream_tag}^{{tree}}")
     if tag_tree is None:
-        gitutil.run(
-            checkout,
-            "fetch",
-            "--quiet",
-            "--no-tags",
-            str(pristine),
-            f"refs/tags/{pin.upstream_tag}:refs/tags/{pin.upstream_tag}",
-        )
+        tag_ref = f"refs/tags/{pin.upstream_tag}"
+        gitutil.fetch_ref(checkout, pristine, tag_ref, tag_ref)
     elif tag_tree != expected_tree:
         _set_aside_if_present(
             checkout, f"has a tag {pin.upstream_tag} that does not hold the pinned release"

@@ -140,3 +140,8 @@ def commits_not_in_upstream(repo_dir: Path, tip: str) -> list[str]:
 def is_ancestor(repo_dir: Path, ancestor: str, descendant: str) -> bool:
     status, _, _ = run_unchecked(repo_dir, "merge-base", "--is-ancestor", ancestor, descendant)
     return status == 0
+
+
+def fetch_ref(repo_dir: Path, source: Path, source_ref: str, target_ref: str) -> None:
+    """Copy one ref (and its objects) from a local repository, overwriting target_ref."""
+    run(repo_dir, "fetch", "--quiet", "--no-tags", str(source), f"+{source_ref}:{target_ref}")

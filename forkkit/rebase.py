@@ -75,14 +75,7 @@ def import_on_top(checkout: Path, project: Project, old: Pin, new: Pin) -> None:
     """Tag upstream/<new>: the new release's tree as a commit whose parent is the old release."""
     pristine = ensure_pristine(new, project.cache_dir)
     ref = "refs/forkkit/incoming"
-    gitutil.run(
-        checkout,
-        "fetch",
-        "--quiet",
-        "--no-tags",
-        str(pristine),
-        f"+refs/tags/{new.upstream_tag}:{ref}",
-    )
+    gitutil.fetch_ref(checkout, pristine, f"refs/tags/{new.upstream_tag}", ref)
     tree = gitutil.rev(checkout, f"{ref}^{{tree}}") or ""
     gitutil.run(checkout, "update-ref", "-d", ref)
     message = f"Import {new.project} {new.version}\n\n{_source_line(new)}"
