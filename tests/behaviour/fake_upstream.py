@@ -122,6 +122,8 @@ class FakeAnthropic:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Without TCP_NODELAY each small response waits ~40 ms for the proxy's delayed ACK.
+    disable_nagle_algorithm = True
     server: _Server
 
     def log_message(self, format: str, *args: Any) -> None:
@@ -180,6 +182,8 @@ class _Handler(BaseHTTPRequestHandler):
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    # socketserver's default backlog of 5 drops bursts of connections (the load test sends 200).
+    request_queue_size = 256
 
     def __init__(self, fake: FakeAnthropic) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
