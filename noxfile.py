@@ -162,3 +162,30 @@ def lint(session: nox.Session) -> None:
     session.run("mypy", "forkkit", "ci")
     session.run("actionlint")
     session.run("zizmor", "--offline", ".github/workflows")
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Time cold/warm apply-and-test, apply and rebase; patched vs unpatched proxy latency."""
+    wheel = built_wheels(forkkit(session, "build", silent=True))[0]
+    session.install("--reinstall-package", "litellm", f"litellm[proxy] @ {Path(wheel).as_uri()}")
+    session.install(*BEHAVIOUR_DEPS)
+    patched = Path(session.virtualenv.location)
+    unpatched = patched.with_name("bench-unpatched")  # beside the session's venv
+    uv = (sys.executable, "-m", "uv")
+    if not (unpatched / "bin" / "python").exists():
+        session.run(*uv, "venv", "-q", "--python", sys.executable, str(unpatched), external=True)
+    requirement = f"litellm[proxy]=={pinned_version()}"
+    session.run(*uv, "pip", "install", "-q", "--python", str(unpatched), requirement, external=True)
+    session.run(
+        sys.executable,
+        "-m",
+        "forkkit.bench",
+        "--patched-python",
+        str(patched / "bin" / "python"),
+        "--unpatched-python",
+        str(unpatched / "bin" / "python"),
+        *session.posargs,
+        external=True,
+        env=TEST_ENV,
+    )

@@ -1,0 +1,314 @@
+"""bench: how long the toolkit's steps take, and what the patches cost per proxied request.
+
+`nox -s bench` runs `python -m forkkit.bench` with the toolkit's interpreter. Every toolkit
+measurement runs in scratch directories (a copy of the project, its own FORKKIT_CACHE,
+FORKKIT_CHECKOUT and nox envdir), so the user's checkout, cache, dist/ and .nox are left alone;
+the uv package cache is shared (warm). The proxy measurement runs tests/bench/proxy_latency.py
+with the patched venv's interpreter. Prints one table and writes it, with the raw numbers, as
+JSON. Targets are reported, not asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from forkkit.bench_table import Row, machine, render
+from forkkit.project import CACHE_ENV, CHECKOUT_ENV, Project, default_cache_dir
+
+NOX_TIMEOUT_S = 900.0
+STEP_TIMEOUT_S = 300.0
+PROXY_TIMEOUT_S = 600.0
+NOOP_RUNS = 5
+PROJECT_PARTS = ("noxfile.py", "pyproject.toml", "forkkit", "tests", "upstream", "patches")
+KIT_PARTS = ("upstream", "patches")
+LATENCY_SCRIPT = Path("tests") / "bench" / "proxy_latency.py"
+_PYTEST_TIME = re.compile(r"=+ [^=\n]*\b(?:passed|failed)\b[^=\n]* in ([0-9.]+)s")
+_CONFLICT = re.compile(r"stopped: (\S+) conflicts")
+
+
+@dataclass
+class Ran:
+    code: int | None  # None: killed at the timeout
+    seconds: float
+    output: str
+    log: Path
+
+    def failure(self) -> str:
+        if self.code == 0:
+            return ""
+        why = "timed out" if self.code is None else f"exit {self.code}"
+        return f"FAILED ({why}; log {self.log})"
+
+
+@dataclass
+class Context:
+    root: Path
+    scratch: Path
+    logs: Path
+
+    def run(self, name: str, cmd: list[str], env: dict[str, str] | None, timeout: float) -> Ran:
+        """Run cmd in its own process group; on timeout or interrupt the whole group goes."""
+        log = self.logs / f"{name}.log"
+        started = time.perf_counter()
+        with log.open("w") as out:
+            process = subprocess.Popen(
+                cmd,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+            try:
+                code: int | None = process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                stop_group(process)
+                code = None
+            except BaseException:
+                stop_group(process)
+                raise
+        seconds = time.perf_counter() - started
+        return Ran(code, seconds, log.read_text(errors="replace"), log)
+
+
+def stop_group(process: subprocess.Popen[bytes]) -> None:
+    """TERM the process group, give it time to stop its children, then KILL what is left."""
+    for sig, grace in ((signal.SIGTERM, 15.0), (signal.SIGKILL, 5.0)):
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            break
+        try:
+            process.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def scratch_env(cache: Path, checkout: Path) -> dict[str, str]:
+    """The caller's environment without its venv, pointed at a scratch cache and checkout."""
+    env = dict(os.environ)
+    venv = env.pop("VIRTUAL_ENV", None)
+    if venv:
+        paths = env.get("PATH", "").split(os.pathsep)
+        env["PATH"] = os.pathsep.join(p for p in paths if not p.startswith(venv))
+    env[CACHE_ENV], env[CHECKOUT_ENV] = str(cache), str(checkout)
+    return env
+
+
+def copy_parts(root: Path, dest: Path, parts: tuple[str, ...]) -> Path:
+    ignore = shutil.ignore_patterns("__pycache__", ".pytest_cache", "*.pyc")
+    for part in parts:
+        source = root / part
+        if source.is_dir():
+            shutil.copytree(source, dest / part, ignore=ignore)
+        elif source.is_file():
+            dest.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, dest / part)
+    return dest
+
+
+def pytest_seconds(output: str) -> float | None:
+    found = _PYTEST_TIME.findall(output)
+    return float(found[-1]) if found else None
+
+
+def nox_rows(ctx: Context) -> list[Row]:
+    """Cold `nox -s apply-and-test` (empty cache, no checkout, fresh venv), then a warm rerun."""
+    project = copy_parts(ctx.root, ctx.scratch / "project", PROJECT_PARTS)
+    env = scratch_env(ctx.scratch / "cache-cold", ctx.scratch / "checkout-cold")
+    noxfile, envdir = str(project / "noxfile.py"), str(ctx.scratch / "nox")
+    cmd = [sys.executable, "-m", "nox", "-f", noxfile, "--envdir", envdir, "-s", "apply-and-test"]
+    rows = []
+    for name, what, limit, setup in (
+        ("nox-cold", "cold `nox -s apply-and-test`", 120.0, "empty cache, no checkout, new venv"),
+        ("nox-warm", "warm rerun of `nox -s apply-and-test`", 20.0, "same cache, checkout, venv"),
+    ):
+        ran = ctx.run(name, cmd, env, NOX_TIMEOUT_S)
+        suite = pytest_seconds(ran.output)
+        split = (
+            f"behaviour suite {suite:.1f} s, the rest {ran.seconds - suite:.1f} s" if suite else ""
+        )
+        note = "; ".join(n for n in (ran.failure(), setup, split) if n)
+        rows.append(Row(what, ran.seconds, "s", limit, note))
+    rows[0].note += "; downloads sdist + wheel from the index; uv package cache warm"
+    return rows
+
+
+def seed_sdist(ctx: Context, cache: Path) -> str:
+    """Put the pinned sdist (only) into a scratch cache: copied if some cache has it."""
+    from forkkit.fetch import artifact_path, fetch_sdist
+    from forkkit.pin import load_pin
+
+    pin = load_pin(Project(ctx.root).pin_file)
+    sources = {
+        "the cold run's cache": ctx.scratch / "cache-cold",
+        "your cache": default_cache_dir(),
+    }
+    for label, source in sources.items():
+        found = artifact_path(source, pin.sha256, pin.artifact)
+        if found.is_file():
+            target = artifact_path(cache, pin.sha256, pin.artifact)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(found, target)
+            return f"copied from {label}"
+    fetch_sdist(pin, cache)
+    return "downloaded"
+
+
+def toolkit_rows(ctx: Context) -> list[Row]:
+    from forkkit.pin import load_pin
+
+    if load_pin(Project(ctx.root).pin_file).source != "index":
+        return [Row("apply / rebase timings", None, "s", None, "only for index pins (sdist)")]
+    cache = ctx.scratch / "cache"
+    seeded = seed_sdist(ctx, cache)
+    kit = copy_parts(ctx.root, ctx.scratch / "kit", KIT_PARTS)
+    forkkit = [sys.executable, "-m", "forkkit", "--root", str(kit)]
+    env = scratch_env(cache, ctx.scratch / "checkout-kit")
+    first = ctx.run("apply-from-sdist", [*forkkit, "apply"], env, STEP_TIMEOUT_S)
+    rows = [
+        Row(
+            "`apply`: new checkout from a cached sdist",
+            first.seconds,
+            "s",
+            10.0,
+            first.failure() or f"extract, import, clone, `git am` the series; sdist {seeded}",
+        )
+    ]
+    noop = [
+        ctx.run(f"apply-noop-{n}", [*forkkit, "apply"], env, STEP_TIMEOUT_S)
+        for n in range(NOOP_RUNS)
+    ]
+    times = [r.seconds for r in noop]
+    spread = f"median of {len(times)} (min {min(times):.2f}, max {max(times):.2f})"
+    failed = next((r.failure() for r in noop if r.code != 0), "")
+    note = failed or f"{spread}; includes interpreter start"
+    rows.append(
+        Row("`apply` on a current checkout (no-op)", statistics.median(times), "s", 1.0, note)
+    )
+    return rows + rebase_rows(ctx, cache)
+
+
+def rebase_rows(ctx: Context, cache: Path) -> list[Row]:
+    """Checkout from the cached pristine repo, then rebase onto the next release, pre-downloaded."""
+    from forkkit.fetch import fetch_sdist
+    from forkkit.pin import load_pin
+    from forkkit.rebase import pin_for
+    from forkkit.versions import newer_versions
+
+    kit = copy_parts(ctx.root, ctx.scratch / "rebase", KIT_PARTS)
+    forkkit = [sys.executable, "-m", "forkkit", "--root", str(kit)]
+    env = scratch_env(cache, ctx.scratch / "checkout-rebase")
+    pristine = ctx.run("apply-from-pristine", [*forkkit, "apply"], env, STEP_TIMEOUT_S)
+    rows = [
+        Row(
+            "`apply`: new checkout from the cached pristine repo",
+            pristine.seconds,
+            "s",
+            None,
+            pristine.failure() or "clone and `git am` the series; no extraction",
+        )
+    ]
+    pin = load_pin(Project(kit).pin_file)
+    newer = newer_versions(pin)
+    if not newer:
+        return [*rows, Row("`rebase` onto the next release", None, "s", 30.0, "none is newer")]
+    target = str(newer[0])
+    fetch_sdist(pin_for(pin, target), cache)
+    ran = ctx.run("rebase", [*forkkit, "rebase", target], env, STEP_TIMEOUT_S)
+    conflict = _CONFLICT.search(ran.output)
+    if ran.code == 0:
+        outcomes = re.findall(rf"^{re.escape(target)}: \S+: (.+)$", ran.output, re.MULTILINE)
+        note = "rebased: " + ", ".join(f"{outcomes.count(o)} {o}" for o in sorted(set(outcomes)))
+    elif conflict:
+        note = f"time to the conflict stop: {conflict.group(1)} conflicts"
+    else:
+        note = ran.failure()
+    note += "; sdist pre-downloaded, index lookups included"
+    return [*rows, Row(f"`rebase` {pin.version} → {target}", ran.seconds, "s", 30.0, note)]
+
+
+def proxy_rows(ctx: Context, args: argparse.Namespace) -> tuple[list[Row], dict[str, Any]]:
+    if not (args.patched_python and args.unpatched_python):
+        return [Row("proxy latency", None, "ratio", 1.05, "skipped: needs both interpreters")], {}
+    out = ctx.scratch / "proxy-latency.json"
+    script = ctx.root / LATENCY_SCRIPT
+    cmd = [args.patched_python, str(script), "--unpatched-python", args.unpatched_python]
+    cmd += ["--requests", str(args.requests), "--json", str(out)]
+    ran = ctx.run("proxy-latency", cmd, None, PROXY_TIMEOUT_S)
+    if ran.code != 0 or not out.is_file():
+        return [Row("proxy latency", None, "ratio", 1.05, ran.failure())], {}
+    data: dict[str, Any] = json.loads(out.read_text())
+    rows = []
+    for mode, case in data["cases"].items():
+        for stat in ("median", "p95"):
+            patched, unpatched = case["patched"][f"{stat}_ms"], case["unpatched"][f"{stat}_ms"]
+            note = f"{patched:.1f} ms vs {unpatched:.1f} ms, n={case['patched']['n']} each"
+            if data.get("truncated_by_budget"):
+                note += " (stopped at the time budget)"
+            ratio = case[f"ratio_{stat}"]
+            rows.append(
+                Row(f"/anthropic {mode}, {stat}: patched/unpatched", ratio, "ratio", 1.05, note)
+            )
+    return rows, data
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="forkkit.bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--root", type=Path, default=Path.cwd(), help="repository root")
+    parser.add_argument("--out", type=Path, help="JSON output (default .work/bench/bench.json)")
+    parser.add_argument("--patched-python", help="interpreter of a venv with the patched wheel")
+    parser.add_argument("--unpatched-python", help="interpreter of a venv with upstream litellm")
+    parser.add_argument("--requests", type=int, default=500, help="per variant and request mode")
+    parser.add_argument("--skip", action="append", default=[], choices=["nox", "toolkit", "proxy"])
+    parser.add_argument("--keep-scratch", action="store_true")
+    args = parser.parse_args(argv)
+    root = args.root.resolve()
+    out = (args.out or root / ".work" / "bench" / "bench.json").resolve()
+    logs = out.parent / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    (root / ".work").mkdir(exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix="scratch-", dir=out.parent))
+    ctx = Context(root, scratch, logs)
+    info, rows = machine(), []
+    latency: dict[str, Any] = {}
+    try:
+        if "nox" not in args.skip:
+            rows += nox_rows(ctx)
+        if "toolkit" not in args.skip:
+            rows += toolkit_rows(ctx)
+        if "proxy" not in args.skip:
+            proxy, latency = proxy_rows(ctx, args)
+            rows += proxy
+    finally:
+        if not args.keep_scratch:
+            shutil.rmtree(scratch, ignore_errors=True)
+    info["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    notes = [
+        "uv's package cache is shared and warm in every run (cold, it redownloads hundreds of MB).",
+        "Toolkit timings are wall time of the subprocess, interpreter start included.",
+        "Latency: sequential requests, batches alternating between the proxies; see `latency`.",
+    ]
+    table = render(rows, info, notes)
+    print(table)
+    document = {"machine": info, "rows": [asdict(r) for r in rows], "notes": notes}
+    out.write_text(json.dumps({**document, "latency": latency}, indent=2) + "\n")
+    print(f"wrote {out} (logs in {logs})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
