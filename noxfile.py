@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -93,12 +94,24 @@ def build(session: nox.Session) -> None:
 
 
 def test_built_wheel(session: nox.Session, *pytest_args: str) -> None:
-    """Build the wheel, install it (not the checkout) with its proxy extra, run the suite on it."""
-    wheel = built_wheels(forkkit(session, "build", silent=True))[0]
+    """Build the wheel, install it (not the checkout) with its proxy extra, run the suite on it.
+
+    A pass is recorded under a key of the wheel's bytes, the test files, the test requirements and
+    Python; an identical warm rerun without pytest arguments says so and skips the suite.
+    FORKKIT_RETEST=1 forces it.
+    """
+    from forkkit.testcache import has_passed, record_pass, suite_key
+
+    wheel = Path(built_wheels(forkkit(session, "build", silent=True))[0])
+    key = suite_key(wheel, ROOT / "tests" / "behaviour", BEHAVIOUR_DEPS)
+    if not pytest_args and not os.environ.get("FORKKIT_RETEST") and has_passed(ROOT, key):
+        session.log(f"behaviour suite already passed on {wheel.name} with these tests ({key[:12]})")
+        return
     session.log(f"testing {wheel}")
-    session.install("--reinstall-package", "litellm", f"litellm[proxy] @ {Path(wheel).as_uri()}")
+    session.install("--reinstall-package", "litellm", f"litellm[proxy] @ {wheel.as_uri()}")
     session.install(*BEHAVIOUR_DEPS)
     session.run("pytest", "tests/behaviour", *pytest_args, env=TEST_ENV)
+    record_pass(ROOT, key)
 
 
 @nox.session(name="apply-and-test")

@@ -132,11 +132,31 @@ def nox_rows(ctx: Context) -> list[Row]:
     noxfile, envdir = str(project / "noxfile.py"), str(ctx.scratch / "nox")
     cmd = [sys.executable, "-m", "nox", "-f", noxfile, "--envdir", envdir, "-s", "apply-and-test"]
     rows = []
-    for name, what, limit, setup in (
-        ("nox-cold", "cold `nox -s apply-and-test`", 120.0, "empty cache, no checkout, new venv"),
-        ("nox-warm", "warm rerun of `nox -s apply-and-test`", 20.0, "same cache, checkout, venv"),
+    forced = {**env, "FORKKIT_RETEST": "1"}
+    for name, what, limit, setup, run_env in (
+        (
+            "nox-cold",
+            "cold `nox -s apply-and-test`",
+            120.0,
+            "empty cache, no checkout, new venv",
+            env,
+        ),
+        (
+            "nox-warm",
+            "warm rerun of `nox -s apply-and-test`",
+            20.0,
+            "same cache, checkout, venv; the suite's recorded pass for identical inputs stands",
+            env,
+        ),
+        (
+            "nox-retest",
+            "warm rerun, suite forced (FORKKIT_RETEST=1)",
+            None,
+            "same cache, checkout, venv; the behaviour suite runs again",
+            forced,
+        ),
     ):
-        ran = ctx.run(name, cmd, env, NOX_TIMEOUT_S)
+        ran = ctx.run(name, cmd, run_env, NOX_TIMEOUT_S)
         suite = pytest_seconds(ran.output)
         split = (
             f"behaviour suite {suite:.1f} s, the rest {ran.seconds - suite:.1f} s" if suite else ""
