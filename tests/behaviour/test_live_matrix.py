@@ -259,3 +259,20 @@ def test_config_pass_through_route_never_forwards_the_litellm_key_as_authorizati
     upstream = proxy_main.upstream.only_request()
     assert upstream.header("x-app") == "cli"  # forward_headers really is on
     assert_secret_nowhere([upstream], MASTER_KEY)
+
+
+@pytest.mark.fixed_by(P0003_CLIENT_CREDENTIALS)
+@pytest.mark.parametrize("stream", [False, True], ids=["non-streaming", "streaming"])
+def test_anthropic_401_reaches_the_caller_unchanged(
+    proxy_no_server_key: LiveProxy, stream: bool
+) -> None:
+    """No credential anywhere: the request goes out bare and Anthropic's own 401 comes back."""
+    proxy = proxy_no_server_key
+    proxy.upstream.reset()
+    with httpx.Client(base_url=proxy.url, timeout=15.0, trust_env=False) as client:
+        response = client.post(
+            MESSAGES_PATH, headers=[LITELLM_KEY], json={**simple_body(), "stream": stream}
+        )
+    assert_credentials(proxy.upstream.only_request(), None, None)
+    assert response.status_code == 401
+    assert response.json() == AUTH_ERROR
