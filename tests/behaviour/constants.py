@@ -106,3 +106,13 @@ UPSTREAM_LETS_ANTHROPIC_ANSWER_401 = ("1.84.0", "1.106.2")
 UPSTREAM_STRIPS_CALLER_SECRET_ON_ANTHROPIC = ("1.106.2", None)
 # ... and from then on lets a configured server key replace the client's own OAuth token.
 UPSTREAM_KEEPS_CLIENT_AUTHORIZATION = (None, "1.106.2")
+
+# The server-sent events of one streamed Anthropic message, in order (as the fake upstream sends).
+ALL_EVENTS = [
+    "message_start",
+    "content_block_start",
+    "content_block_delta",
+    "content_block_stop",
+    "message_delta",
+    "message_stop",
+]

@@ -93,8 +93,10 @@ def proxy_env(spec: ProxySpec, upstream: FakeAnthropic) -> dict[str, str]:
     return env
 
 
-def start_proxy(spec: ProxySpec, upstream: FakeAnthropic, workdir: Path) -> LiveProxy:
-    """Launch the proxy without waiting for it (see :func:`wait_until_ready`)."""
+def start_proxy(
+    spec: ProxySpec, upstream: FakeAnthropic, workdir: Path, python: str = sys.executable
+) -> LiveProxy:
+    """Launch the proxy with `python`'s LiteLLM, without waiting (see :func:`wait_until_ready`)."""
     workdir.mkdir(parents=True, exist_ok=True)
     config_path = workdir / "config.yaml"
     # JSON is valid YAML: no YAML writer needed.
@@ -103,8 +105,9 @@ def start_proxy(spec: ProxySpec, upstream: FakeAnthropic, workdir: Path) -> Live
         spec=spec, upstream=upstream, port=free_port(), log_path=workdir / "proxy.log"
     )
     proxy._log_file = proxy.log_path.open("wb")
+    command = [python, *_RUN_SERVER[1:], "--config", str(config_path), *_LOOPBACK]
     proxy.process = subprocess.Popen(
-        [*_RUN_SERVER, "--config", str(config_path), *_LOOPBACK, "--port", str(proxy.port)],
+        [*command, "--port", str(proxy.port)],
         env=proxy_env(spec, upstream),
         cwd=workdir,
         stdout=proxy._log_file,

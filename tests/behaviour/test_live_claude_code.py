@@ -10,6 +10,7 @@ import pytest
 
 from .checks import betas
 from .constants import (
+    ALL_EVENTS,
     CLAUDE_CODE_QUERY,
     MASTER_KEY,
     MESSAGES_PATH,
@@ -30,14 +31,6 @@ FIRST_EVENT_TIMEOUT_S = HOLD_TIMEOUT_S / 2
 # its own accept-encoding (it reads the body to log it). Neither is on the reference's list of
 # what must survive the hop; every other Claude Code header is.
 HOP_BY_HOP = {"connection", "accept-encoding"}
-ALL_EVENTS = [
-    "message_start",
-    "content_block_start",
-    "content_block_delta",
-    "content_block_stop",
-    "message_delta",
-    "message_stop",
-]
 
 
 def caller_headers() -> list[tuple[str, str]]:

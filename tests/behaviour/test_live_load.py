@@ -20,6 +20,7 @@ import pytest
 
 from . import fake_upstream
 from .constants import (
+    ALL_EVENTS,
     CLAUDE_CODE_QUERY,
     MASTER_KEY,
     MESSAGES_PATH,
@@ -40,14 +41,6 @@ STALL_S = 3.0
 ARRIVALS_S = 25.0
 DEADLINE_S = 60.0  # every response read to the end, from the first request
 MARKER = re.compile(r"<load-marker-(\d+)>")
-ALL_EVENTS = [
-    "message_start",
-    "content_block_start",
-    "content_block_delta",
-    "content_block_stop",
-    "message_delta",
-    "message_stop",
-]
 
 
 def token(n: int) -> str:

@@ -49,13 +49,9 @@ from tests.behaviour.fake_upstream import (  # noqa: E402
     stop_fake_anthropic,
 )
 from tests.behaviour.live_proxy import (  # noqa: E402
-    _LOOPBACK,
-    _RUN_SERVER,
     LiveProxy,
     ProxySpec,
-    config_for,
-    free_port,
-    proxy_env,
+    start_proxy,
     stop_proxies,
     wait_until_ready,
 )
@@ -70,23 +66,7 @@ VERSION_CODE = "import importlib.metadata as m; print(m.version('litellm'))"
 
 
 def launch(name: str, python: str, upstream: FakeAnthropic, workdir: Path) -> LiveProxy:
-    """Like live_proxy.start_proxy, but with the given interpreter."""
-    spec = ProxySpec(name, MASTER_KEY, SERVER_KEY)
-    workdir.mkdir(parents=True, exist_ok=True)
-    config = workdir / "config.yaml"
-    config.write_text(json.dumps(config_for(spec, upstream), indent=2))
-    proxy = LiveProxy(spec=spec, upstream=upstream, port=free_port(), log_path=workdir / "log")
-    proxy._log_file = proxy.log_path.open("wb")
-    command = [python, *_RUN_SERVER[1:], "--config", str(config), *_LOOPBACK]
-    proxy.process = subprocess.Popen(
-        [*command, "--port", str(proxy.port)],
-        env=proxy_env(spec, upstream),
-        cwd=workdir,
-        stdout=proxy._log_file,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-    )
-    return proxy
+    return start_proxy(ProxySpec(name, MASTER_KEY, SERVER_KEY), upstream, workdir, python)
 
 
 def send(client: httpx.Client, mode: str) -> float:
