@@ -42,30 +42,32 @@ def _env(extra: Mapping[str, str] | None) -> dict[str, str]:
     return {**os.environ, **NEUTRAL_ENV, **(extra or {})}
 
 
-def run(repo_dir: Path, *args: str, env: Mapping[str, str] | None = None) -> str:
-    """Run git in repo_dir; a failure becomes ForkKitError carrying git's last stderr line."""
-    try:
-        return str(
-            git.Git(str(repo_dir)).execute(
-                ["git", *NEUTRAL_CONFIG, *args], env=_env(env), strip_newline_in_stdout=False
-            )
-        )
-    except git.GitCommandError as exc:
-        raise ForkKitError(f"git {args[0]} failed in {repo_dir}: {last_line(exc.stderr)}") from None
-
-
-def run_bytes(repo_dir: Path, *args: str) -> bytes:
-    """Like run, for output that must stay bytes (file contents)."""
+def _execute(
+    repo_dir: Path, args: tuple[str, ...], env: Mapping[str, str] | None, as_bytes: bool = False
+) -> str | bytes:
+    """git in repo_dir; a failure becomes ForkKitError carrying git's last stderr line."""
     try:
         out = git.Git(str(repo_dir)).execute(
             ["git", *NEUTRAL_CONFIG, *args],
-            env=_env(None),
-            stdout_as_string=False,
+            env=_env(env),
+            stdout_as_string=not as_bytes,
             strip_newline_in_stdout=False,
         )
     except git.GitCommandError as exc:
         raise ForkKitError(f"git {args[0]} failed in {repo_dir}: {last_line(exc.stderr)}") from None
-    return bytes(out)
+    if not isinstance(out, (str, bytes)):
+        raise TypeError(f"git {args[0]}: unexpected output type {type(out).__name__}")
+    return out
+
+
+def run(repo_dir: Path, *args: str, env: Mapping[str, str] | None = None) -> str:
+    return str(_execute(repo_dir, args, env))
+
+
+def run_bytes(repo_dir: Path, *args: str) -> bytes:
+    """Like run, for output that must stay bytes (file contents)."""
+    out = _execute(repo_dir, args, None, as_bytes=True)
+    return out if isinstance(out, bytes) else out.encode()
 
 
 def run_unchecked(
