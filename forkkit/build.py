@@ -17,7 +17,7 @@ from forkkit.index import IndexFile, list_files
 from forkkit.pin import Pin, load_pin
 from forkkit.project import Project
 from forkkit.release import load_release, stale_revision
-from forkkit.series import load_series
+from forkkit.series import Series, load_series
 from forkkit.wheelbuild import build_patched_wheel, wheel_sha256
 
 
@@ -97,7 +97,7 @@ def build(project: Project, platforms: list[str] | None = None) -> list[Path]:
                 wheel,
                 replacements={p: show(checkout, PATCHED_BRANCH, p) for p in modified},
                 local_version=release.local_version(),
-                provenance=provenance(project, pin, file, changes, shipped),
+                provenance=provenance(project, pin, series, file, changes, shipped),
                 out_dir=project.dist_dir,
                 expected_originals={p: show(checkout, pin.upstream_tag, p) for p in modified},
                 added={p: show(checkout, PATCHED_BRANCH, p) for p in shipped if changes[p] == "A"},
@@ -126,9 +126,13 @@ def shipped_changes(wheel: Path, changes: dict[str, str]) -> list[str]:
 
 
 def provenance(
-    project: Project, pin: Pin, wheel: IndexFile, changes: dict[str, str], shipped: list[str]
+    project: Project,
+    pin: Pin,
+    series: Series,
+    wheel: IndexFile,
+    changes: dict[str, str],
+    shipped: list[str],
 ) -> dict[str, object]:
-    series = load_series(project.series_file)
     toolkit = gitutil.rev(project.root, "HEAD") if (project.root / ".git").exists() else None
     return {
         "upstream": {

@@ -41,8 +41,8 @@ def _am_is_at(checkout: Path, patch: Path) -> bool:
     message = gitutil.git_dir(checkout) / "rebase-apply" / "final-commit"
     if not message.is_file():
         return False
-    first_line = message.read_text().splitlines()[0].strip() if message.read_text() else ""
-    return first_line == patch_subject(patch.read_text())
+    lines = message.read_text().splitlines()
+    return bool(lines) and lines[0].strip() == patch_subject(patch.read_text())
 
 
 def _record(project: Project, name: str, reason: str) -> None:

@@ -30,7 +30,3 @@ def write_state(checkout: Path, state: AppliedState) -> None:
     temp = path.with_suffix(".tmp")
     temp.write_text(json.dumps(asdict(state), indent=2) + "\n")
     temp.replace(path)
-
-
-def clear_state(checkout: Path) -> None:
-    (gitutil.git_dir(checkout) / STATE_NAME).unlink(missing_ok=True)
