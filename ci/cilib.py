@@ -122,9 +122,11 @@ def print_body(body: str) -> None:
 
 def run(cmd: Sequence[str], cwd: Path | None = None, check: bool = True) -> str:
     """Run a command, return its stdout; on failure raise CIError naming it, one line."""
+    # LC_ALL=C: git's and gh's messages are read (and quoted in errors) in one language.
+    env = {**os.environ, "LC_ALL": "C"}
     try:
         done = subprocess.run(
-            list(cmd), cwd=cwd, capture_output=True, text=True, check=False, timeout=600
+            list(cmd), cwd=cwd, env=env, capture_output=True, text=True, check=False, timeout=600
         )
     except FileNotFoundError:
         raise CIError(f"{cmd[0]} is not installed or not on PATH") from None
@@ -139,7 +141,9 @@ def run(cmd: Sequence[str], cwd: Path | None = None, check: bool = True) -> str:
 
 def succeeds(cmd: Sequence[str], cwd: Path | None = None) -> bool:
     try:
-        return subprocess.run(list(cmd), cwd=cwd, capture_output=True, check=False).returncode == 0
+        env = {**os.environ, "LC_ALL": "C"}
+        done = subprocess.run(list(cmd), cwd=cwd, env=env, capture_output=True, check=False)
+        return done.returncode == 0
     except FileNotFoundError:
         raise CIError(f"{cmd[0]} is not installed or not on PATH") from None
 

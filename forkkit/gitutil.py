@@ -23,7 +23,10 @@ TOOL_IDENTITY = {
 }
 # The user's global git config must not change what apply and export produce (diff prefixes,
 # abbreviations, signatures, autocrlf, ...), so git runs with only the repository's own config.
+# The toolkit reads git's messages ("succeeded at ... (offset 3 lines)", "patch failed: f:12"),
+# which git translates; LC_ALL=C keeps them in the one language the parsers know.
 NEUTRAL_ENV = {
+    "LC_ALL": "C",
     "GIT_CONFIG_GLOBAL": os.devnull,
     "GIT_CONFIG_NOSYSTEM": "1",
     "GIT_COMMITTER_NAME": TOOL_IDENTITY["GIT_COMMITTER_NAME"],
