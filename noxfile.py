@@ -192,8 +192,7 @@ def bench(session: nox.Session) -> None:
     session.run(*uv, "pip", "install", "-q", "--python", str(unpatched), requirement, external=True)
     session.run(
         sys.executable,
-        "-m",
-        "forkkit.bench",
+        "tests/bench/toolkit_bench.py",
         "--patched-python",
         str(patched / "bin" / "python"),
         "--unpatched-python",

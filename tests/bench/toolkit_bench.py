@@ -1,11 +1,13 @@
 """bench: how long the toolkit's steps take, and what the patches cost per proxied request.
 
-`nox -s bench` runs `python -m forkkit.bench` with the toolkit's interpreter. Every toolkit
+`nox -s bench` runs this script with an interpreter that has the toolkit. Every toolkit
 measurement runs in scratch directories (a copy of the project, its own FORKKIT_CACHE,
 FORKKIT_CHECKOUT and nox envdir), so the user's checkout, cache, dist/ and .nox are left alone;
 the uv package cache is shared (warm). The proxy measurement runs tests/bench/proxy_latency.py
-with the patched venv's interpreter. Prints one table and writes it, with the raw numbers, as
-JSON. Targets are reported, not asserted.
+with the patched venv's interpreter. Figures come from structured output only: wall time measured
+here, the behaviour suite's time from pytest's JUnit XML, rebase outcomes from the report.json
+the rebase verb writes. Prints one table and writes it, with the raw numbers, as JSON. Targets
+are reported, not asserted.
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import shutil
 import signal
 import statistics
@@ -21,12 +22,17 @@ import subprocess
 import sys
 import tempfile
 import time
+import xml.etree.ElementTree as ET
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from forkkit.bench_table import Row, machine, render
-from forkkit.project import CACHE_ENV, CHECKOUT_ENV, Project, default_cache_dir
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from forkkit.project import CACHE_ENV, CHECKOUT_ENV, Project, default_cache_dir  # noqa: E402
+from forkkit.report import STATUS_WORDS, report_paths  # noqa: E402
+from tests.bench.bench_table import Row, machine, render  # noqa: E402
 
 NOX_TIMEOUT_S = 900.0
 STEP_TIMEOUT_S = 300.0
@@ -35,15 +41,12 @@ NOOP_RUNS = 5
 PROJECT_PARTS = ("noxfile.py", "pyproject.toml", "forkkit", "tests", "upstream", "patches")
 KIT_PARTS = ("upstream", "patches")
 LATENCY_SCRIPT = Path("tests") / "bench" / "proxy_latency.py"
-_PYTEST_TIME = re.compile(r"=+ [^=\n]*\b(?:passed|failed)\b[^=\n]* in ([0-9.]+)s")
-_CONFLICT = re.compile(r"stopped: (\S+) conflicts")
 
 
 @dataclass
 class Ran:
     code: int | None  # None: killed at the timeout
     seconds: float
-    output: str
     log: Path
 
     def failure(self) -> str:
@@ -81,7 +84,7 @@ class Context:
                 stop_group(process)
                 raise
         seconds = time.perf_counter() - started
-        return Ran(code, seconds, log.read_text(errors="replace"), log)
+        return Ran(code, seconds, log)
 
 
 def stop_group(process: subprocess.Popen[bytes]) -> None:
@@ -120,9 +123,27 @@ def copy_parts(root: Path, dest: Path, parts: tuple[str, ...]) -> Path:
     return dest
 
 
-def pytest_seconds(output: str) -> float | None:
-    found = _PYTEST_TIME.findall(output)
-    return float(found[-1]) if found else None
+def junit_seconds(xml: Path) -> float | None:
+    """The suite's own time from pytest's JUnit XML; None when the suite did not run."""
+    if not xml.is_file():
+        return None
+    root = ET.parse(xml).getroot()
+    suites = [root] if root.tag == "testsuite" else root.findall("testsuite")
+    return sum(float(s.get("time", "0")) for s in suites) if suites else None
+
+
+def rebase_note(kit: Path, target: str) -> str:
+    """What the rebase did, from the report.json it wrote."""
+    machine_report = report_paths(kit)[1]
+    if not machine_report.is_file():
+        return "no report written"
+    data = json.loads(machine_report.read_text())
+    outcomes = [o["status"] for s in data["steps"] for o in s["outcomes"]]
+    if data["result"] == "conflict":
+        conflicts = [o for o in outcomes if o == "conflict"]
+        return f"time to the conflict stop: {len(conflicts)} conflict(s) onto {target}"
+    counts = {STATUS_WORDS[o]: outcomes.count(o) for o in sorted(set(outcomes))}
+    return f"{data['result']}: " + ", ".join(f"{n} {word}" for word, n in counts.items())
 
 
 def nox_rows(ctx: Context) -> list[Row]:
@@ -156,8 +177,11 @@ def nox_rows(ctx: Context) -> list[Row]:
             forced,
         ),
     ):
+        junit = ctx.logs / f"{name}.junit.xml"
+        junit.unlink(missing_ok=True)
+        run_env = {**run_env, "PYTEST_ADDOPTS": f"--junitxml={junit}"}
         ran = ctx.run(name, cmd, run_env, NOX_TIMEOUT_S)
-        suite = pytest_seconds(ran.output)
+        suite = junit_seconds(junit)
         split = (
             f"behaviour suite {suite:.1f} s, the rest {ran.seconds - suite:.1f} s" if suite else ""
         )
@@ -249,13 +273,8 @@ def rebase_rows(ctx: Context, cache: Path) -> list[Row]:
     target = str(newer[0])
     fetch_sdist(pin_for(pin, target), cache)
     ran = ctx.run("rebase", [*forkkit, "rebase", target], env, STEP_TIMEOUT_S)
-    conflict = _CONFLICT.search(ran.output)
-    if ran.code == 0:
-        outcomes = re.findall(rf"^{re.escape(target)}: \S+: (.+)$", ran.output, re.MULTILINE)
-        note = "rebased: " + ", ".join(f"{outcomes.count(o)} {o}" for o in sorted(set(outcomes)))
-    elif conflict:
-        note = f"time to the conflict stop: {conflict.group(1)} conflicts"
-    else:
+    note = rebase_note(kit, target)
+    if ran.code not in (0, 1) or note == "no report written":
         note = ran.failure()
     note += "; sdist pre-downloaded, index lookups included"
     return [*rows, Row(f"`rebase` {pin.version} → {target}", ran.seconds, "s", 30.0, note)]
@@ -287,7 +306,7 @@ def proxy_rows(ctx: Context, args: argparse.Namespace) -> tuple[list[Row], dict[
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="forkkit.bench", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="toolkit_bench", description=__doc__.splitlines()[0])
     parser.add_argument("--root", type=Path, default=Path.cwd(), help="repository root")
     parser.add_argument("--out", type=Path, help="JSON output (default .work/bench/bench.json)")
     parser.add_argument("--patched-python", help="interpreter of a venv with the patched wheel")
