@@ -50,6 +50,15 @@ def built_wheels(output: str) -> list[str]:
     return [line.split()[1] for line in output.splitlines() if line.startswith("built ")]
 
 
+def install_litellm(session: nox.Session, *requirements: str) -> None:
+    """Install LiteLLM (and the test deps) with upstream/overrides.txt, saying which overrides."""
+    from forkkit.overrides import load_overrides
+
+    overrides = load_overrides(ROOT)
+    session.log(overrides.describe())
+    session.install(*overrides.uv_args(), *requirements)
+
+
 def pinned_version() -> str:
     from forkkit.pin import load_pin
     from forkkit.project import Project
@@ -108,8 +117,8 @@ def test_built_wheel(session: nox.Session, *pytest_args: str) -> None:
         session.log(f"behaviour suite already passed on {wheel.name} with these tests ({key[:12]})")
         return
     session.log(f"testing {wheel}")
-    session.install("--reinstall-package", "litellm", f"litellm[proxy] @ {wheel.as_uri()}")
-    session.install(*BEHAVIOUR_DEPS)
+    requirement = f"litellm[proxy] @ {wheel.as_uri()}"
+    install_litellm(session, "--reinstall-package", "litellm", requirement, *BEHAVIOUR_DEPS)
     session.run("pytest", "tests/behaviour", *pytest_args, env=TEST_ENV)
     record_pass(ROOT, key)
 
@@ -155,7 +164,7 @@ def drop(session: nox.Session) -> None:
 @nox.session(name="negative-control")
 def negative_control(session: nox.Session) -> None:
     """Run the behaviour suite on unpatched upstream: passes only if the fixed rows fail there."""
-    session.install(f"litellm[proxy]=={pinned_version()}", *BEHAVIOUR_DEPS)
+    install_litellm(session, f"litellm[proxy]=={pinned_version()}", *BEHAVIOUR_DEPS)
     session.run("pytest", "tests/behaviour", "--negative-control", *session.posargs, env=TEST_ENV)
 
 
@@ -180,16 +189,29 @@ def lint(session: nox.Session) -> None:
 @nox.session
 def bench(session: nox.Session) -> None:
     """Time cold/warm apply-and-test, apply and rebase; patched vs unpatched proxy latency."""
+    from forkkit.overrides import load_overrides
+
     wheel = built_wheels(forkkit(session, "build", silent=True))[0]
-    session.install("--reinstall-package", "litellm", f"litellm[proxy] @ {Path(wheel).as_uri()}")
-    session.install(*BEHAVIOUR_DEPS)
+    requirement = f"litellm[proxy] @ {Path(wheel).as_uri()}"
+    install_litellm(session, "--reinstall-package", "litellm", requirement, *BEHAVIOUR_DEPS)
     patched = Path(session.virtualenv.location)
     unpatched = patched.with_name("bench-unpatched")  # beside the session's venv
     uv = (sys.executable, "-m", "uv")
     if not (unpatched / "bin" / "python").exists():
         session.run(*uv, "venv", "-q", "--python", sys.executable, str(unpatched), external=True)
-    requirement = f"litellm[proxy]=={pinned_version()}"
-    session.run(*uv, "pip", "install", "-q", "--python", str(unpatched), requirement, external=True)
+    upstream = f"litellm[proxy]=={pinned_version()}"
+    overrides = load_overrides(ROOT).uv_args()
+    session.run(
+        *uv,
+        "pip",
+        "install",
+        "-q",
+        "--python",
+        str(unpatched),
+        *overrides,
+        upstream,
+        external=True,
+    )
     session.run(
         sys.executable,
         "tests/bench/toolkit_bench.py",

@@ -46,6 +46,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         from forkkit.errors import ForkKitError
+        from forkkit.overrides import load_overrides
         from forkkit.pin import load_pin
         from forkkit.project import Project
         from forkkit.versions import choose_target, newer_versions
@@ -54,14 +55,18 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     target = (args.target or "latest").strip()
     try:
-        pin = load_pin(Project(args.root.resolve()).pin_file)
+        project = Project(args.root.resolve())
+        pin = load_pin(project.pin_file)
+        overrides = load_overrides(project.root)
         newer = newer_versions(pin, pre=args.pre)
-        wanted = choose_target(pin, target, pre=args.pre)
+        wanted = choose_target(pin, target, pre=args.pre, overrides=overrides)
     except ForkKitError as exc:
         raise CIError(str(exc), EXIT_INPUT if target not in TARGET_WORDS else 1) from None
     chosen = str(wanted) if wanted else ""
 
     listed = ", ".join(str(v) for v in newer) or "none"
+    if target == "latest-resolving":
+        print(f"resolving with {overrides.describe()}", file=sys.stderr)
     print(f"{pin.project}: pinned {pin.version}; newer releases: {listed}", file=sys.stderr)
     if chosen:
         print(f"would rebase onto {pin.project} {chosen}", file=sys.stderr)

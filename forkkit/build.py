@@ -14,6 +14,7 @@ from forkkit.checkout import PATCHED_BRANCH
 from forkkit.errors import ForkKitError
 from forkkit.fetch import download_verified, sha256_of
 from forkkit.index import IndexFile, list_files
+from forkkit.overrides import load_overrides
 from forkkit.pin import Pin, load_pin
 from forkkit.project import Project
 from forkkit.release import load_release, stale_revision
@@ -148,6 +149,9 @@ def provenance(
         "patched_files": shipped,
         "not_shipped": sorted(p for p in changes if p not in shipped),
         "toolkit_commit": toolkit or "unknown",
+        # The test environments' uv overrides: what the suite ran with, not a requirement of
+        # this wheel (its METADATA keeps upstream's pins).
+        "test_overrides": load_overrides(project.root).record(),
     }
 
 

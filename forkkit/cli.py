@@ -74,14 +74,19 @@ def cmd_bump(project: Project, args: argparse.Namespace) -> int:
 
 
 def cmd_versions(project: Project, args: argparse.Namespace) -> int:
+    from forkkit.overrides import load_overrides
     from forkkit.pin import load_pin
-    from forkkit.versions import candidates
+    from forkkit.versions import KINDS, candidates, newest_of_each
 
-    words = {True: "resolves", False: "does not resolve", None: "not checked"}
-    found = candidates(load_pin(project.pin_file), pre=args.pre, check=args.check)
+    overrides = load_overrides(project.root)
+    print(overrides.describe())
+    found = candidates(load_pin(project.pin_file), overrides, pre=args.pre)
     for candidate in found:
-        print(f"{candidate.version}\t[proxy] {words[candidate.resolves]}")
-    print(f"{len(found)} release(s) newer than the pin")
+        print(f"{candidate.version}\t[proxy] {candidate.installs}")
+    print(f"{len(found)} release(s) newer than the pin, each checked by a dry `uv pip compile`")
+    newest = newest_of_each(found)
+    for kind in KINDS:
+        print(f"newest release that {kind}: {newest.get(kind, 'none')}")
     return 0
 
 
@@ -152,9 +157,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     versions = verbs.add_parser("versions", help="releases newer than the pin")
     versions.add_argument("--pre", action="store_true", help="include pre-releases")
-    versions.add_argument(
-        "--check", type=int, default=5, metavar="N", help="test the newest N for [proxy] resolution"
-    )
     rebase_parser = verbs.add_parser("rebase", help="carry the series onto a newer release")
     rebase_parser.add_argument("target", nargs="?", help="a version, or 'latest'")
     rebase_parser.add_argument(

@@ -17,6 +17,7 @@ from forkkit.apply import apply, failing_hunks
 from forkkit.checkout import PATCHED_BRANCH, ensure_pristine
 from forkkit.errors import ForkKitError
 from forkkit.index import find_sdist
+from forkkit.overrides import Overrides, load_overrides
 from forkkit.pin import Pin, dump_pin, load_pin
 from forkkit.project import Project
 from forkkit.report import PatchOutcome, RebaseReport, StepReport, load_report, write_report
@@ -51,8 +52,10 @@ def store_saved(checkout: Path, saved: Saved) -> None:
     state_path(checkout).write_text(json.dumps(asdict(saved), indent=2) + "\n")
 
 
-def target_versions(pin: Pin, target: str, through: bool, pre: bool) -> list[str]:
-    wanted = choose_target(pin, target, pre)
+def target_versions(
+    pin: Pin, target: str, through: bool, pre: bool, overrides: Overrides | None = None
+) -> list[str]:
+    wanted = choose_target(pin, target, pre, overrides)
     if wanted is None:
         raise ForkKitError(f"{pin.project} has no release newer than {pin.version} ({target})")
     steps = [v for v in newer_versions(pin, pre) if v <= wanted] if through else [wanted]
@@ -185,8 +188,10 @@ def rebase(
             "a rebase is already in progress; finish it or `nox -s rebase -- --abort`"
         )
     pin = load_pin(project.pin_file)
-    versions = target_versions(pin, target, through, pre)
+    overrides = load_overrides(project.root)
+    versions = target_versions(pin, target, through, pre, overrides)
     report = RebaseReport(pin.project, pin.version, versions[-1])
+    report.overrides = overrides.requirements()
     if record:
         report.recorded_to = f"docs/rebases/{pin.version}-to-{versions[-1]}.md"
     saved = _snapshot(project, checkout)

@@ -45,6 +45,7 @@ class RebaseReport:
     next_steps: list[str] = field(default_factory=list)
     recorded_to: str = ""  # a docs/rebases/ copy kept in the repository, if asked for
     notes: list[str] = field(default_factory=list)  # what the human who ported patches says
+    overrides: list[str] = field(default_factory=list)  # upstream/overrides.txt, as tested with
 
     @property
     def reached(self) -> str:
@@ -89,6 +90,12 @@ def to_markdown(report: RebaseReport) -> str:
     title = f"Rebase {report.project} {report.from_version} → {report.target}: {report.result}"
     lines = [f"# {title}", ""]
     lines.append(f"Behaviour suite on the new release: **{report.tests}**.")
+    lines += ["", "## Test environment overrides (upstream/overrides.txt)", ""]
+    if report.overrides:
+        lines.append("The suite's environment installs with these uv overrides (not the wheel's):")
+        lines += ["", *[f"- `{requirement}`" for requirement in report.overrides]]
+    else:
+        lines.append("None: upstream's pins install as they are.")
     for step in report.steps:
         lines += ["", f"## {step.from_version} → {step.to_version}", ""]
         lines += ["| patch | result | detail |", "|---|---|---|"]

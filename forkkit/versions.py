@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,15 +16,22 @@ from packaging.version import InvalidVersion, Version
 from forkkit import gitutil
 from forkkit.errors import ForkKitError
 from forkkit.index import index_url, list_files, versions_from_files
+from forkkit.overrides import Overrides
 from forkkit.pin import Pin
 
 RESOLVE_EXTRA = "proxy"
 
 
+PLAIN = "installs plain"
+WITH_OVERRIDES = "installs only with upstream/overrides.txt"
+NOT_AT_ALL = "does not install"
+KINDS = (PLAIN, WITH_OVERRIDES, NOT_AT_ALL)
+
+
 @dataclass(frozen=True)
 class Candidate:
     version: Version
-    resolves: bool | None = None  # None: not checked
+    installs: str  # one of KINDS, for the [proxy] extra
 
 
 def newer_versions(pin: Pin, pre: bool = False) -> list[Version]:
@@ -52,33 +61,33 @@ def tag_for(pin: Pin, version: Version) -> str:
     return f"v{version}" if pin.tag.startswith("v") else str(version)
 
 
-def resolves(project: str, version: Version, extra: str = RESOLVE_EXTRA) -> bool:
-    """Whether `project[extra]==version` resolves on the configured index (uv pip compile)."""
-    uv = shutil.which("uv") or _uv_from_package()
-    if not uv:
-        raise ForkKitError("uv is needed to check resolution; install it (pip install uv)")
-    requirement = f"{project}[{extra}]=={version}"
+def resolves(
+    project: str, version: Version, extra: str = RESOLVE_EXTRA, overrides: Overrides | None = None
+) -> bool:
+    """Whether `project[extra]==version` resolves on the configured index (a dry `uv pip compile`
+    that installs nothing), with the uv overrides when given."""
+    uv = uv_binary()
     python = f"{sys.version_info.major}.{sys.version_info.minor}"
+    command = [uv, "pip", "compile", "--quiet", "--no-header", "--python-version", python]
+    command += ["--default-index", index_url(), *(overrides.uv_args() if overrides else []), "-"]
     done = subprocess.run(
-        [
-            uv,
-            "pip",
-            "compile",
-            "--quiet",
-            "--no-header",
-            "--python-version",
-            python,
-            "--default-index",
-            index_url(),
-            "-",
-        ],
-        input=requirement,
+        command,
+        input=f"{project}[{extra}]=={version}",
         capture_output=True,
         text=True,
         check=False,
         timeout=float(os.environ.get("FORKKIT_RESOLVE_TIMEOUT", "180")),
     )
     return done.returncode == 0
+
+
+@functools.cache
+def uv_binary() -> str:
+    """Found once, before any thread asks: uv's finder reads sysconfig, which is not thread-safe."""
+    uv = shutil.which("uv") or _uv_from_package()
+    if not uv:
+        raise ForkKitError("uv is needed to check resolution; install it (pip install uv)")
+    return uv
 
 
 def _uv_from_package() -> str | None:
@@ -89,21 +98,42 @@ def _uv_from_package() -> str | None:
     return str(find_uv_bin())
 
 
-def candidates(pin: Pin, pre: bool = False, check: int = 0) -> list[Candidate]:
-    """Newer releases, the newest `check` of them tested for resolution."""
+def classify(project: str, version: Version, overrides: Overrides) -> str:
+    """PLAIN, WITH_OVERRIDES or NOT_AT_ALL for the [proxy] extra of one release."""
+    if resolves(project, version):
+        return PLAIN
+    if overrides.entries and resolves(project, version, overrides=overrides):
+        return WITH_OVERRIDES
+    return NOT_AT_ALL
+
+
+def candidates(pin: Pin, overrides: Overrides, pre: bool = False) -> list[Candidate]:
+    """Every newer release, each classified; the dry resolutions run in parallel."""
     found = newer_versions(pin, pre)
-    checked = set(found[-check:]) if check else set()
-    return [Candidate(v, resolves(pin.project, v) if v in checked else None) for v in found]
+    uv_binary()
+    workers = int(os.environ.get("FORKKIT_RESOLVE_JOBS", "6"))
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        kinds = pool.map(lambda v: classify(pin.project, v, overrides), found)
+        return [Candidate(v, kind) for v, kind in zip(found, kinds, strict=True)]
 
 
-def choose_target(pin: Pin, target: str, pre: bool = False) -> Version | None:
-    """`latest`, `latest-resolving` (newest whose [proxy] extra installs) or a version newer than
-    the pin; None when there is nothing newer."""
+def newest_of_each(found: list[Candidate]) -> dict[str, Version]:
+    """Kind -> the newest release of that kind (kinds no release has are left out)."""
+    return {c.installs: c.version for c in found}  # found is sorted, so the newest wins
+
+
+def choose_target(
+    pin: Pin, target: str, pre: bool = False, overrides: Overrides | None = None
+) -> Version | None:
+    """`latest`, `latest-resolving` (newest whose [proxy] extra installs, with the overrides the
+    test environments use) or a version newer than the pin; None when there is nothing newer."""
     newer = newer_versions(pin, pre)
     if target == "latest":
         return newer[-1] if newer else None
     if target == "latest-resolving":
-        return next((v for v in reversed(newer) if resolves(pin.project, v)), None)
+        return next(
+            (v for v in reversed(newer) if resolves(pin.project, v, overrides=overrides)), None
+        )
     try:
         wanted = Version(target)
     except InvalidVersion:

@@ -71,12 +71,18 @@ def serve_index() -> Iterator[FakeIndex]:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             index.requests.append(self.path)
+            self.wfile.write(self._headers())
+
+        def do_HEAD(self) -> None:  # uv asks before it reads a wheel's metadata
+            self._headers()
+
+        def _headers(self) -> bytes:
             content_type, body = index.routes.get(self.path, ("text/plain", b""))
             self.send_response(200 if self.path in index.routes else 404)
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
-            self.wfile.write(body)
+            return body
 
         def log_message(self, *args: object) -> None:
             pass

@@ -37,6 +37,7 @@ def make_wheel(
     *,
     root_is_purelib: bool = True,
     description: str = "A synthetic distribution.\n",
+    headers: str = "",
     reverse_order: bool = False,
     date_time: tuple[int, int, int, int, int, int] = (1980, 1, 1, 0, 0, 0),
     compression: int = zipfile.ZIP_DEFLATED,
@@ -54,7 +55,9 @@ def make_wheel(
         for path, value in files.items()
     }
     metadata = (
-        f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\nSummary: synthetic\n\n"
+        f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\nSummary: synthetic\n"
+        + headers
+        + "\n"
         + description
     )
     wheel = (

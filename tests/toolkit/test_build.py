@@ -138,3 +138,23 @@ def test_wheel_not_built_from_the_pinned_source_is_refused(
     patch_series(project)
     with pytest.raises(ForkKitError, match=r"demo/headers\.py differs from the pinned source"):
         build(project)
+
+
+def test_overrides_are_recorded_but_never_change_the_wheels_requirements(
+    tmp_path: Path, index: FakeIndex, project: Project
+) -> None:
+    pins = "Requires-Dist: demo-extras==2.0 ; extra == 'proxy'\n"
+    wheel = make_wheel(tmp_path / "w", "demo", "1.0", "py3-none-any", SHIPPED, headers=pins)
+    index.publish_file("demo", wheel.name, wheel.read_bytes())
+    (project.root / "upstream" / "overrides.txt").write_text(
+        "# the index lags: it has demo-extras 1.0 only\ndemo-extras==1.0\n"
+    )
+    patch_series(project)
+    (built,) = build(project)
+    with zipfile.ZipFile(built) as archive:
+        metadata = archive.read("demo-1.0+fork.2.dist-info/METADATA")
+        provenance = json.loads(archive.read("demo-1.0+fork.2.dist-info/FORK_PROVENANCE.json"))
+    assert pins.encode() in metadata
+    assert b"demo-extras==1.0" not in metadata
+    assert provenance["test_overrides"]["requirements"] == ["demo-extras==1.0"]
+    assert provenance["test_overrides"]["file"] == "upstream/overrides.txt"
