@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import json
 import os
-import sys
 from pathlib import Path
 
 import nox
@@ -19,7 +19,7 @@ nox.options.sessions = [
     "negative-control",
 ]
 
-ROOT = Path(__file__).parent
+_TOOLKIT_INSTALLED: set[str] = set()  # venvs that got the toolkit during this nox run
 TOOLKIT_TEST_DEPS = ["pytest>=8", "pytest-timeout>=2", "pytest-asyncio>=0.23"]
 BEHAVIOUR_DEPS = [
     "pytest>=8",
@@ -41,65 +41,68 @@ TEST_ENV = {"LITELLM_LOCAL_MODEL_COST_MAP": "True"}
 
 
 def forkkit(session: nox.Session, *args: str, silent: bool = False) -> str:
-    """Run a toolkit verb with the interpreter nox runs under (the set-up venv)."""
-    out = session.run(sys.executable, "-m", "forkkit", *args, external=True, silent=silent)
+    """Run a toolkit verb in the session's venv, installing the toolkit there first.
+
+    The toolkit runs in the session's own venv, never in nox's interpreter, so a nox installed
+    with pipx or `uv tool` (which has no GitPython) works the same as the one in .venv.
+    """
+    venv = str(session.virtualenv.location)
+    if venv not in _TOOLKIT_INSTALLED:
+        session.install("-e", ".")
+        _TOOLKIT_INSTALLED.add(venv)
+    out = session.run("python", "-m", "forkkit", *args, silent=silent)
     return out if isinstance(out, str) else ""
 
 
-def built_wheels(output: str) -> list[str]:
-    return [line.split()[1] for line in output.splitlines() if line.startswith("built ")]
+def built_wheels(session: nox.Session) -> list[Path]:
+    return [Path(p) for p in json.loads(forkkit(session, "build", "--json", silent=True))]
 
 
 def install_litellm(session: nox.Session, *requirements: str) -> None:
     """Install LiteLLM (and the test deps) with upstream/overrides.txt, saying which overrides."""
-    from forkkit.overrides import load_overrides
-
-    overrides = load_overrides(ROOT)
-    session.log(overrides.describe())
-    session.install(*overrides.uv_args(), *requirements)
+    overrides = json.loads(forkkit(session, "overrides", silent=True))
+    session.log(overrides["describe"])
+    session.install(*overrides["uv_args"], *requirements)
 
 
-def pinned_version() -> str:
-    from forkkit.pin import load_pin
-    from forkkit.project import Project
-
-    return load_pin(Project(ROOT).pin_file).version
+def pinned_version(session: nox.Session) -> str:
+    return str(json.loads(forkkit(session, "pin", silent=True))["version"])
 
 
-@nox.session(python=False)
+@nox.session
 def fetch(session: nox.Session) -> None:
     """Download the pinned release from the configured index into the cache, sha256-verified."""
     forkkit(session, "fetch")
 
 
-@nox.session(python=False)
+@nox.session
 def apply(session: nox.Session) -> None:
     """Materialise the pinned checkout (.work/litellm) and apply the series; no-op when current."""
     forkkit(session, "apply", *session.posargs)
 
 
-@nox.session(python=False)
+@nox.session
 def export(session: nox.Session) -> None:
     """Write the commits on the checkout's `patched` branch back to patches/ and series."""
     forkkit(session, "export")
 
 
-@nox.session(name="check-patches", python=False)
+@nox.session(name="check-patches")
 def check_patches(session: nox.Session) -> None:
     """Fail when export would change patches/ or the series moved without a release bump."""
     forkkit(session, "check")
 
 
-@nox.session(python=False)
+@nox.session
 def bump(session: nox.Session) -> None:
     """Move the release revision (the +fork.N in the wheel version) to the current series."""
     forkkit(session, "bump", *session.posargs)
 
 
-@nox.session(python=False)
+@nox.session
 def build(session: nox.Session) -> None:
     """Build the patched wheel(s) into dist/ and print their sha256 (-- --platform TAG)."""
-    print(forkkit(session, "build", *session.posargs, silent=True), end="")
+    forkkit(session, "build", *session.posargs)
 
 
 def test_built_wheel(session: nox.Session, *pytest_args: str) -> None:
@@ -109,18 +112,18 @@ def test_built_wheel(session: nox.Session, *pytest_args: str) -> None:
     Python; an identical warm rerun without pytest arguments says so and skips the suite.
     FORKKIT_RETEST=1 forces it.
     """
-    from forkkit.testcache import has_passed, record_pass, suite_key
-
-    wheel = Path(built_wheels(forkkit(session, "build", silent=True))[0])
-    key = suite_key(wheel, ROOT / "tests" / "behaviour", BEHAVIOUR_DEPS)
-    if not pytest_args and not os.environ.get("FORKKIT_RETEST") and has_passed(ROOT, key):
-        session.log(f"behaviour suite already passed on {wheel.name} with these tests ({key[:12]})")
+    wheel = built_wheels(session)[0]
+    passed = ("suite-passed", str(wheel), *(f"--requirement={r}" for r in BEHAVIOUR_DEPS))
+    known = json.loads(forkkit(session, *passed, silent=True))
+    if not pytest_args and not os.environ.get("FORKKIT_RETEST") and known["passed"]:
+        key = known["key"][:12]
+        session.log(f"behaviour suite already passed on {wheel.name} with these tests ({key})")
         return
     session.log(f"testing {wheel}")
     requirement = f"litellm[proxy] @ {wheel.as_uri()}"
     install_litellm(session, "--reinstall-package", "litellm", requirement, *BEHAVIOUR_DEPS)
     session.run("pytest", "tests/behaviour", *pytest_args, env=TEST_ENV)
-    record_pass(ROOT, key)
+    forkkit(session, *passed, "--record", silent=True)
 
 
 @nox.session(name="apply-and-test")
@@ -129,7 +132,7 @@ def apply_and_test(session: nox.Session) -> None:
     test_built_wheel(session, *session.posargs)
 
 
-@nox.session(name="upstream-versions", python=False)
+@nox.session(name="upstream-versions")
 def upstream_versions(session: nox.Session) -> None:
     """Releases newer than the pin, and whether their [proxy] extra resolves (-- --pre)."""
     forkkit(session, "versions", *session.posargs)
@@ -149,13 +152,13 @@ def rebase(session: nox.Session) -> None:
     forkkit(session, "record-tests", "passed")
 
 
-@nox.session(python=False)
+@nox.session
 def note(session: nox.Session) -> None:
     """Add a note to the rebase report, e.g. how a conflicting patch was ported (-- TEXT)."""
     forkkit(session, "note", *session.posargs)
 
 
-@nox.session(python=False)
+@nox.session
 def drop(session: nox.Session) -> None:
     """Remove a patch upstream made obsolete (-- PATCH [--reason TEXT]); recorded in the report."""
     forkkit(session, "drop", *session.posargs)
@@ -164,7 +167,7 @@ def drop(session: nox.Session) -> None:
 @nox.session(name="negative-control")
 def negative_control(session: nox.Session) -> None:
     """Run the behaviour suite on unpatched upstream: passes only if the fixed rows fail there."""
-    install_litellm(session, f"litellm[proxy]=={pinned_version()}", *BEHAVIOUR_DEPS)
+    install_litellm(session, f"litellm[proxy]=={pinned_version(session)}", *BEHAVIOUR_DEPS)
     session.run("pytest", "tests/behaviour", "--negative-control", *session.posargs, env=TEST_ENV)
 
 
@@ -189,37 +192,25 @@ def lint(session: nox.Session) -> None:
 @nox.session
 def bench(session: nox.Session) -> None:
     """Time cold/warm apply-and-test, apply and rebase; patched vs unpatched proxy latency."""
-    from forkkit.overrides import load_overrides
-
-    wheel = built_wheels(forkkit(session, "build", silent=True))[0]
-    requirement = f"litellm[proxy] @ {Path(wheel).as_uri()}"
+    wheel = built_wheels(session)[0]
+    requirement = f"litellm[proxy] @ {wheel.as_uri()}"
     install_litellm(session, "--reinstall-package", "litellm", requirement, *BEHAVIOUR_DEPS)
     patched = Path(session.virtualenv.location)
+    python = str(patched / "bin" / "python")
     unpatched = patched.with_name("bench-unpatched")  # beside the session's venv
-    uv = (sys.executable, "-m", "uv")
+    uv = ("python", "-m", "uv")  # the toolkit depends on uv, so the session's venv has it
     if not (unpatched / "bin" / "python").exists():
-        session.run(*uv, "venv", "-q", "--python", sys.executable, str(unpatched), external=True)
-    upstream = f"litellm[proxy]=={pinned_version()}"
-    overrides = load_overrides(ROOT).uv_args()
+        session.run(*uv, "venv", "-q", "--python", python, str(unpatched))
+    upstream = f"litellm[proxy]=={pinned_version(session)}"
+    overrides = json.loads(forkkit(session, "overrides", silent=True))["uv_args"]
+    session.run(*uv, "pip", "install", "-q", "--python", str(unpatched), *overrides, upstream)
     session.run(
-        *uv,
-        "pip",
-        "install",
-        "-q",
-        "--python",
-        str(unpatched),
-        *overrides,
-        upstream,
-        external=True,
-    )
-    session.run(
-        sys.executable,
+        "python",
         "tests/bench/toolkit_bench.py",
         "--patched-python",
         str(patched / "bin" / "python"),
         "--unpatched-python",
         str(unpatched / "bin" / "python"),
         *session.posargs,
-        external=True,
         env=TEST_ENV,
     )

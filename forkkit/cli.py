@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -59,8 +60,38 @@ def cmd_check(project: Project, args: argparse.Namespace) -> int:
 def cmd_build(project: Project, args: argparse.Namespace) -> int:
     from forkkit.build import build, describe, parse_platform
 
-    for wheel in build(project, [parse_platform(p) for p in args.platform]):
+    wheels = build(project, [parse_platform(p) for p in args.platform])
+    if args.json:
+        print(json.dumps([str(wheel) for wheel in wheels]))
+        return 0
+    for wheel in wheels:
         print(f"built {describe(wheel)}")
+    return 0
+
+
+def cmd_pin(project: Project, args: argparse.Namespace) -> int:
+    from forkkit.pin import load_pin
+
+    pin = load_pin(project.pin_file)
+    print(json.dumps({"project": pin.project, "version": pin.version, "source": pin.source}))
+    return 0
+
+
+def cmd_overrides(project: Project, args: argparse.Namespace) -> int:
+    from forkkit.overrides import load_overrides
+
+    overrides = load_overrides(project.root)
+    print(json.dumps({"describe": overrides.describe(), "uv_args": overrides.uv_args()}))
+    return 0
+
+
+def cmd_suite_passed(project: Project, args: argparse.Namespace) -> int:
+    from forkkit.testcache import has_passed, record_pass, suite_key
+
+    key = suite_key(args.wheel, project.root / "tests" / "behaviour", args.requirement)
+    if args.record:
+        record_pass(project.root, key)
+    print(json.dumps({"key": key, "passed": has_passed(project.root, key)}))
     return 0
 
 
@@ -155,6 +186,15 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         help="platform tag of a compiled release to patch (repeatable; default: this machine)",
     )
+    build_parser_.add_argument("--json", action="store_true", help="print the wheels as JSON")
+    verbs.add_parser("pin", help="the pinned release as JSON (for scripts and nox)")
+    verbs.add_parser("overrides", help="the uv override arguments as JSON (for nox)")
+    suite = verbs.add_parser(
+        "suite-passed", help="whether the behaviour suite passed on this wheel (JSON)"
+    )
+    suite.add_argument("wheel", type=Path)
+    suite.add_argument("--requirement", action="append", default=[], help="a test requirement")
+    suite.add_argument("--record", action="store_true", help="record a pass first")
     versions = verbs.add_parser("versions", help="releases newer than the pin")
     versions.add_argument("--pre", action="store_true", help="include pre-releases")
     rebase_parser = verbs.add_parser("rebase", help="carry the series onto a newer release")
@@ -185,6 +225,9 @@ HANDLERS: dict[str, Handler] = {
     "export": cmd_export,
     "check": cmd_check,
     "build": cmd_build,
+    "pin": cmd_pin,
+    "overrides": cmd_overrides,
+    "suite-passed": cmd_suite_passed,
     "bump": cmd_bump,
     "versions": cmd_versions,
     "rebase": cmd_rebase,
