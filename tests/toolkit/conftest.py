@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import os
+import stat
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -7,6 +10,7 @@ import pytest
 
 from forkkit.pin import Pin
 from forkkit.project import Project
+from tests.toolkit.ci_scripts import FAKE
 from tests.toolkit.fakes import BASE_FILES, FakeIndex, make_project, make_sdist, serve_index
 
 
@@ -40,3 +44,21 @@ def release(index: FakeIndex) -> Pin:
 @pytest.fixture
 def project(tmp_path: Path, release: Pin) -> Project:
     return make_project(tmp_path / "project", release)
+
+
+@pytest.fixture
+def fake_env(tmp_path: Path) -> dict[str, str]:
+    """An environment whose `gh` is a fake that logs its calls (with body files) to FAKE_LOG."""
+    bin_dir = tmp_path / "fakebin"
+    bin_dir.mkdir()
+    tool = bin_dir / "gh"
+    tool.write_text(FAKE.format(python=sys.executable))
+    tool.chmod(tool.stat().st_mode | stat.S_IEXEC)
+    env = {k: v for k, v in os.environ.items() if k not in ("GH_TOKEN", "GITHUB_TOKEN")}
+    env.pop("GITHUB_OUTPUT", None)
+    env["PATH"] = f"{bin_dir}{os.pathsep}{env['PATH']}"
+    env["FAKE_LOG"] = str(tmp_path / "calls.jsonl")
+    for role in ("AUTHOR", "COMMITTER"):
+        env[f"GIT_{role}_NAME"] = "ci test"
+        env[f"GIT_{role}_EMAIL"] = "ci@example.invalid"
+    return env
