@@ -62,7 +62,11 @@ def install_litellm(session: nox.Session, *requirements: str) -> None:
     """Install LiteLLM (and the test deps) with upstream/overrides.txt, saying which overrides."""
     overrides = json.loads(forkkit(session, "overrides", silent=True))
     session.log(overrides["describe"])
-    session.install(*overrides["uv_args"], *requirements)
+    # The toolkit's own uv (a dependency), whatever backend made the venv: --override and
+    # --reinstall-package are uv options, and a nox without uv falls back to virtualenv and pip.
+    python = str(Path(session.virtualenv.location) / "bin" / "python")
+    uv_install = ("python", "-m", "uv", "pip", "install", "--python", python)
+    session.run(*uv_install, *overrides["uv_args"], *requirements)
 
 
 def pinned_version(session: nox.Session) -> str:
