@@ -21,41 +21,33 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 from cilib import (
-    DEFAULT_REPORT_DIR,
     EXIT_INPUT,
     REBASE_PATHS,
     CIError,
     Report,
     body_text,
     gh_json,
-    load_report,
     print_body,
     run,
     run_main,
     set_outputs,
 )
+from publish import body_file, created_url, is_up_to_date, parser_for, require_report
 
 MARKER = "Generated-By: ci/open_rebase_pr.py"
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--report-dir", type=Path, default=DEFAULT_REPORT_DIR, help="where report.{md,json} are"
-    )
+    parser = parser_for(__doc__, "print the pull request, call neither git nor gh")
     parser.add_argument("--root", type=Path, default=Path.cwd(), help="the git repository")
     parser.add_argument("--base", default="main", help="branch the pull request goes into")
     parser.add_argument("--remote", default="origin", help="git remote to push to")
     parser.add_argument(
         "--dispatch-workflow", metavar="FILE", help="workflow to start on the branch after a push"
-    )
-    parser.add_argument(
-        "--dry-run", action="store_true", help="print the pull request, call neither git nor gh"
     )
     return parser.parse_args(argv)
 
@@ -83,13 +75,7 @@ def commit_message(report: Report) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    report = load_report(args.report_dir)
-    if report.result != "rebased":
-        raise CIError(
-            f"the report says {report.result!r}, not 'rebased'; "
-            "a conflict goes to ci/report_conflict.py",
-            EXIT_INPUT,
-        )
+    report = require_report(args.report_dir, "rebased", "a conflict goes to ci/report_conflict.py")
     if args.base.startswith("-") or args.remote.startswith("-"):
         raise CIError("--base and --remote must be names", EXIT_INPUT)
     title, branch, body = title_for(report), branch_for(report), body_text(report.markdown)
@@ -164,26 +150,21 @@ def upsert_pull_request(
         ["pr", "list", "--state", "open", "--head", branch, "--json", fields, "--limit", "5"],
         cwd=root,
     )
-    with tempfile.TemporaryDirectory() as tmp:
-        body_file = Path(tmp) / "body.md"
-        body_file.write_text(body, encoding="utf-8")
+    with body_file(body) as path:
         if found:
             pr = found[0]
-            if pr.get("title") == title and (pr.get("body") or "").strip() == body.strip():
+            if is_up_to_date(pr, title, body):
                 print(f"pull request #{pr['number']} is up to date", file=sys.stderr)
                 return str(pr["url"])
             number = str(pr["number"])
-            run(
-                ["gh", "pr", "edit", number, "--title", title, "--body-file", str(body_file)],
-                cwd=root,
-            )
+            run(["gh", "pr", "edit", number, "--title", title, "--body-file", path], cwd=root)
             print(f"updated pull request #{pr['number']}", file=sys.stderr)
             return str(pr["url"])
         create = ["pr", "create", "--base", base, "--head", branch, "--title", title]
-        create += ["--body-file", str(body_file), *(["--draft"] if draft else [])]
-        url = run(["gh", *create], cwd=root).strip().splitlines()
+        create += ["--body-file", path, *(["--draft"] if draft else [])]
+        url = created_url(run(["gh", *create], cwd=root))
     print("opened pull request", file=sys.stderr)
-    return url[-1] if url else ""
+    return url
 
 
 if __name__ == "__main__":

@@ -16,35 +16,25 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from cilib import (
-    DEFAULT_REPORT_DIR,
-    EXIT_INPUT,
-    CIError,
     Report,
     body_text,
     gh_json,
-    load_report,
     print_body,
     run,
     run_main,
     set_outputs,
 )
+from publish import body_file, created_url, is_up_to_date, parser_for, require_report
 
 TITLE_PREFIX = "Upstream rebase conflict:"
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--report-dir", type=Path, default=DEFAULT_REPORT_DIR, help="where report.{md,json} are"
-    )
-    parser.add_argument("--dry-run", action="store_true", help="print the issue, call nothing")
-    return parser.parse_args(argv)
+    return parser_for(__doc__, "print the issue, call nothing").parse_args(argv)
 
 
 def title_for(report: Report) -> str:
@@ -53,13 +43,9 @@ def title_for(report: Report) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    report = load_report(args.report_dir)
-    if report.result != "conflict":
-        raise CIError(
-            f"the report says {report.result!r}, not 'conflict'; "
-            "a successful rebase goes to ci/open_rebase_pr.py",
-            EXIT_INPUT,
-        )
+    report = require_report(
+        args.report_dir, "conflict", "a successful rebase goes to ci/open_rebase_pr.py"
+    )
     title, body = title_for(report), body_text(report.markdown)
     if args.dry_run:
         print("would open an issue, or update the open one whose title starts the same")
@@ -93,19 +79,16 @@ def find_open_issue(prefix: str) -> dict[str, Any] | None:
 
 def upsert_issue(prefix: str, title: str, body: str) -> str:
     issue = find_open_issue(prefix)
-    if issue and issue["title"] == title and (issue.get("body") or "").strip() == body.strip():
+    if issue and is_up_to_date(issue, title, body):
         print(f"issue #{issue['number']} is up to date", file=sys.stderr)
         return str(issue["url"])
-    with tempfile.TemporaryDirectory() as tmp:
-        body_file = Path(tmp) / "body.md"
-        body_file.write_text(body, encoding="utf-8")
+    with body_file(body) as path:
         if issue is None:
-            out = run(["gh", "issue", "create", "--title", title, "--body-file", str(body_file)])
+            out = run(["gh", "issue", "create", "--title", title, "--body-file", path])
             print("opened an issue", file=sys.stderr)
-            lines = out.strip().splitlines()
-            return lines[-1] if lines else ""
+            return created_url(out)
         number = str(issue["number"])
-        run(["gh", "issue", "edit", number, "--title", title, "--body-file", str(body_file)])
+        run(["gh", "issue", "edit", number, "--title", title, "--body-file", path])
     if issue["title"] != title:
         note = f"The rebase now stops elsewhere: **{title}** (was: {issue['title']})."
         run(["gh", "issue", "comment", number, "--body", note])

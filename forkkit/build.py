@@ -11,15 +11,16 @@ from packaging.utils import parse_wheel_filename
 from forkkit import gitutil
 from forkkit.apply import apply
 from forkkit.checkout import PATCHED_BRANCH
+from forkkit.digest import sha256_of
 from forkkit.errors import ForkKitError
-from forkkit.fetch import download_verified, sha256_of
+from forkkit.fetch import download_verified
 from forkkit.index import IndexFile, list_files
 from forkkit.overrides import load_overrides
 from forkkit.pin import Pin, load_pin
 from forkkit.project import Project
 from forkkit.release import load_release, stale_revision
 from forkkit.series import Series, load_series
-from forkkit.wheelbuild import build_patched_wheel, wheel_sha256
+from forkkit.wheelbuild import build_patched_wheel
 
 
 def upstream_wheels(pin: Pin, platforms: list[str]) -> list[IndexFile]:
@@ -156,7 +157,7 @@ def provenance(
 
 
 def describe(wheel: Path) -> str:
-    return f"{wheel} sha256 {wheel_sha256(wheel)}"
+    return f"{wheel} sha256 {sha256_of(wheel)}"
 
 
 def parse_platform(value: str) -> str:

@@ -9,20 +9,13 @@ import tarfile
 import tempfile
 from pathlib import Path
 
+from forkkit.digest import sha256_of
 from forkkit.errors import ForkKitError
 from forkkit.index import IndexFile, find_sdist, open_url, redact
 from forkkit.locking import file_lock
 from forkkit.pin import Pin
 
 CHUNK = 1 << 20
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(CHUNK), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def artifact_path(cache_dir: Path, sha256: str, filename: str) -> Path:

@@ -11,6 +11,7 @@ import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from forkkit.digest import sha256_of
 from forkkit.errors import ForkKitError
 from forkkit.series import Series
 
@@ -39,7 +40,7 @@ def patches_digest(series: Series) -> str:
     """Digest of the patch contents in order (not of the pin: a rebase re-cuts revision 1)."""
     digest = hashlib.sha256()
     for path in series.paths():
-        digest.update(hashlib.sha256(path.read_bytes()).hexdigest().encode() + b"\n")
+        digest.update(sha256_of(path).encode() + b"\n")
     return digest.hexdigest()
 
 

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 
-from forkkit.fetch import sha256_of
+from forkkit.digest import sha256_of
 
 
 def suite_key(wheel: Path, tests_dir: Path, requirements: Iterable[str]) -> str:

@@ -102,15 +102,6 @@ def diff_wheels(a: Path, b: Path) -> list[str]:
     return sorted(path for path in left.keys() | right.keys() if left.get(path) != right.get(path))
 
 
-def wheel_sha256(path: Path) -> str:
-    """Hex sha256 of a file (the digest PyPI publishes for a wheel)."""
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 class _ReproducibleWheelFile(WheelFile):
     """A WheelFile whose own RECORD entry gets the fixed timestamp and mode, not 'now'."""
 

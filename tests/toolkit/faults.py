@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from forkkit.apply import apply
-from forkkit.fetch import sha256_of
+from forkkit.digest import sha256_of
 from forkkit.interrupted import MARKER_NAME
 from forkkit.project import Project
 from forkkit.series import render_series

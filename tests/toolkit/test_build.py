@@ -10,9 +10,9 @@ import pytest
 
 from forkkit.apply import apply
 from forkkit.build import build
+from forkkit.digest import sha256_of
 from forkkit.errors import ForkKitError
 from forkkit.export import export
-from forkkit.fetch import sha256_of
 from forkkit.pin import Pin
 from forkkit.project import Project
 from forkkit.release import bump

@@ -12,8 +12,9 @@ import pytest
 
 from forkkit.apply import apply, refuse_if_am_in_progress
 from forkkit.checkout import pristine_repo_path
+from forkkit.digest import sha256_of
 from forkkit.errors import ForkKitError
-from forkkit.fetch import artifact_path, sha256_of
+from forkkit.fetch import artifact_path
 from forkkit.interrupted import MARKER_NAME
 from forkkit.pin import Pin, load_pin
 from forkkit.project import Project

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from forkkit.build import build, changed_files
-from forkkit.fetch import download_verified, sha256_of
+from forkkit.digest import sha256_of
+from forkkit.fetch import download_verified
 from forkkit.index import list_files
 from forkkit.pin import load_pin
 from forkkit.project import Project, default_cache_dir

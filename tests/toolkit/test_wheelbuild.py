@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 from packaging.tags import Tag, sys_tags
 
+from forkkit.digest import sha256_of
 from forkkit.errors import ForkKitError
-from forkkit.wheelbuild import build_patched_wheel, diff_wheels, wheel_sha256
+from forkkit.wheelbuild import build_patched_wheel, diff_wheels
 from tests.toolkit.synthetic_wheels import (
     EXECUTABLE,
     dist_info_file,
@@ -199,7 +200,7 @@ def test_two_builds_are_byte_identical_even_at_another_time(
     monkeypatch.setattr(time, "time", lambda: 2_000_000_000.0)  # a wall clock must not leak in
     second = build(upstream, tmp_path / "two")
 
-    assert wheel_sha256(first) == wheel_sha256(second)
+    assert sha256_of(first) == sha256_of(second)
     with zipfile.ZipFile(second) as archive:
         assert {info.date_time for info in archive.infolist()} == {(1980, 1, 1, 0, 0, 0)}
 
@@ -212,20 +213,18 @@ def test_same_contents_in_another_zip_layout_build_identically(tmp_path: Path) -
         date_time=(2024, 5, 6, 7, 8, 10),
         compression=zipfile.ZIP_STORED,
     )
-    assert wheel_sha256(plain) != wheel_sha256(shuffled)
+    assert sha256_of(plain) != sha256_of(shuffled)
 
-    assert wheel_sha256(build(plain, tmp_path / "a")) == wheel_sha256(
-        build(shuffled, tmp_path / "b")
-    )
+    assert sha256_of(build(plain, tmp_path / "a")) == sha256_of(build(shuffled, tmp_path / "b"))
 
 
 def test_different_inputs_build_differently(tmp_path: Path) -> None:
     upstream = make_upstream(tmp_path / "upstream")
-    base = wheel_sha256(build(upstream, tmp_path / "base"))
+    base = sha256_of(build(upstream, tmp_path / "base"))
 
     other_content = build(upstream, tmp_path / "c", replacements={PATCHED_PATH: PATCHED + b"#\n"})
     other_provenance = build(upstream, tmp_path / "p", provenance={**PROVENANCE, "ok": False})
-    assert base not in {wheel_sha256(other_content), wheel_sha256(other_provenance)}
+    assert base not in {sha256_of(other_content), sha256_of(other_provenance)}
 
 
 def test_source_date_epoch_sets_every_timestamp(
@@ -332,7 +331,7 @@ def test_diff_wheels_reports_changes_and_one_sided_paths(tmp_path: Path) -> None
 
 
 def test_wheel_sha256_is_the_file_digest(upstream: Path) -> None:
-    assert wheel_sha256(upstream) == hashlib.sha256(upstream.read_bytes()).hexdigest()
+    assert sha256_of(upstream) == hashlib.sha256(upstream.read_bytes()).hexdigest()
 
 
 def _installable(tag: str) -> bool:

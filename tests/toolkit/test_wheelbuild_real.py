@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from packaging.tags import Tag, sys_tags
 
-from forkkit.wheelbuild import build_patched_wheel, diff_wheels, wheel_sha256
+from forkkit.digest import sha256_of
+from forkkit.wheelbuild import build_patched_wheel, diff_wheels
 from tests.toolkit.synthetic_wheels import install_into_fresh_venv, record_problems, run_python
 
 pytestmark = pytest.mark.network
@@ -50,7 +51,7 @@ def test_compiled_release_platform_wheel_is_patched_and_installs(tmp_path: Path)
         upstream,
         {PATCHED_PATH: patched},
         "fork.1",
-        {"upstream": {"wheel": upstream.name, "sha256": wheel_sha256(upstream)}},
+        {"upstream": {"wheel": upstream.name, "sha256": sha256_of(upstream)}},
         tmp_path / "out",
         expected_originals={PATCHED_PATH: original},
     )
