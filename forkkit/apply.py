@@ -14,6 +14,7 @@ from forkkit.interrupted import interrupted, recover, rewriting
 from forkkit.locking import file_lock
 from forkkit.pin import Pin, load_pin
 from forkkit.project import Project
+from forkkit.rebase_state import refuse_if_rebasing
 from forkkit.series import Series, load_series, series_digest
 from forkkit.state import AppliedState, read_state, write_state
 
@@ -38,6 +39,7 @@ def _apply_locked(checkout: Path, pin: Pin, series: Series, force: bool) -> Appl
     base = gitutil.rev(checkout, f"{pin.upstream_tag}^{{commit}}") or ""
     state = read_state(checkout)
     notes = recover(checkout, base, state.head if state else None)  # a killed run's leftovers
+    refuse_if_rebasing(checkout, "apply")
     refuse_if_am_in_progress(checkout)
     wanted = series_digest(pin, series)
     if _up_to_date(checkout, state, wanted):

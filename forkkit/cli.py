@@ -122,15 +122,22 @@ def cmd_versions(project: Project, args: argparse.Namespace) -> int:
 
 
 def cmd_rebase(project: Project, args: argparse.Namespace) -> int:
-    from forkkit.rebase import abort, rebase
+    from forkkit.pin import load_pin
+    from forkkit.rebase import rebase
     from forkkit.report import STATUS_WORDS, report_paths
+    from forkkit.stopped_rebase import abort, continue_rebase
 
     if args.abort:
         abort(project)
         print("rebase aborted; pin, patches/ and the checkout are as before")
         return 0
+    if args.continue_:
+        continue_rebase(project)
+        pin = load_pin(project.pin_file)
+        print(f"rebase finished on {pin.version}; report in {report_paths(project.root)[0]}")
+        return 0
     if not args.target:
-        raise ForkKitError("rebase needs a version, 'latest', or --abort")
+        raise ForkKitError("rebase needs a version, 'latest', --continue or --abort")
     report = rebase(project, args.target, through=args.through, pre=args.pre, record=args.record)
     for step in report.steps:
         for outcome in step.outcomes:
@@ -204,6 +211,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     rebase_parser.add_argument("--pre", action="store_true", help="consider pre-releases")
     rebase_parser.add_argument("--abort", action="store_true", help="undo a stopped rebase")
+    rebase_parser.add_argument(
+        "--continue",
+        dest="continue_",
+        action="store_true",
+        help="finish a stopped rebase after porting the conflicting patch",
+    )
     rebase_parser.add_argument(
         "--record", action="store_true", help="also write the report to docs/rebases/"
     )

@@ -29,7 +29,7 @@ def drop(project: Project, name: str, reason: str = "") -> str:
         status, _, _ = gitutil.run_unchecked(checkout, "am", "--skip")
         if status != 0:
             return f"dropped {name}; `git am` stopped again on a later patch: resolve it likewise"
-        return f"dropped {name}; the queued patches applied: now `nox -s export`"
+        return f"dropped {name}; the queued patches applied: now `nox -s rebase -- --continue`"
     if gitutil.am_in_progress(checkout):
         return f"dropped {name} from patches/; `git am` is still stopped on another patch"
     bump(project.release_file, load_series(project.series_file))

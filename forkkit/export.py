@@ -14,6 +14,7 @@ from forkkit.checkout import PATCHED_BRANCH
 from forkkit.errors import ForkKitError
 from forkkit.pin import Pin, load_pin
 from forkkit.project import Project
+from forkkit.rebase_state import refuse_if_rebasing
 from forkkit.series import Series, load_series, patch_name, render_series, series_digest
 from forkkit.state import AppliedState, write_state
 
@@ -87,13 +88,6 @@ def write_series_from_checkout(project: Project) -> list[str]:
 
 
 def export(project: Project) -> list[str]:
-    from forkkit.rebase import finish_if_rebasing
-    from forkkit.release import bump
-
-    if gitutil.open_repo(project.checkout_dir) is not None:
-        refuse_if_am_in_progress(project.checkout_dir)
-        if finish_if_rebasing(project, project.checkout_dir):
-            changed = write_series_from_checkout(project)
-            bump(project.release_file, load_series(project.series_file), reset=True)
-            return [*changed, "pin.toml", "release.toml"]
+    """Write patches/ and the series from the checkout, and record them as applied."""
+    refuse_if_rebasing(project.checkout_dir, "export")
     return write_series_from_checkout(project)

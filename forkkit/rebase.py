@@ -6,8 +6,7 @@ merges against a real base. Nothing in patches/ or the pin moves until every pat
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 from packaging.version import InvalidVersion, Version
@@ -16,40 +15,16 @@ from forkkit import gitutil
 from forkkit.apply import apply, failing_hunks
 from forkkit.checkout import PATCHED_BRANCH, ensure_pristine
 from forkkit.errors import ForkKitError
+from forkkit.export import write_series_from_checkout
 from forkkit.index import find_sdist
 from forkkit.overrides import Overrides, load_overrides
 from forkkit.pin import Pin, dump_pin, load_pin
 from forkkit.project import Project
-from forkkit.report import PatchOutcome, RebaseReport, StepReport, load_report, write_report
+from forkkit.rebase_state import Saved, clear_saved, rebasing, store_saved
+from forkkit.release import bump
+from forkkit.report import PatchOutcome, RebaseReport, StepReport, write_report
 from forkkit.series import Series, dep3_headers, load_series
 from forkkit.versions import choose_target, newer_versions, tag_for
-
-STATE_NAME = "forkkit-rebase.json"
-
-
-@dataclass
-class Saved:
-    """Everything --abort restores, captured before the rebase touched anything."""
-
-    head: str
-    pin_text: str
-    release_text: str
-    patches: dict[str, str]
-    tags: list[str]
-    new_pin_text: str = ""  # the pin of the step a human is finishing by hand
-
-
-def state_path(checkout: Path) -> Path:
-    return gitutil.git_dir(checkout) / STATE_NAME
-
-
-def load_saved(checkout: Path) -> Saved | None:
-    path = state_path(checkout)
-    return Saved(**json.loads(path.read_text())) if path.is_file() else None
-
-
-def store_saved(checkout: Path, saved: Saved) -> None:
-    state_path(checkout).write_text(json.dumps(asdict(saved), indent=2) + "\n")
 
 
 def target_versions(
@@ -182,11 +157,12 @@ def rebase_step(project: Project, checkout: Path, old: Pin, new: Pin, series: Se
 def rebase(
     project: Project, target: str, through: bool = False, pre: bool = False, record: bool = False
 ) -> RebaseReport:
-    checkout = apply(project).checkout
-    if load_saved(checkout):
+    if rebasing(project.checkout_dir):
         raise ForkKitError(
-            "a rebase is already in progress; finish it or `nox -s rebase -- --abort`"
+            "a rebase is already in progress; finish it with `nox -s rebase -- --continue` "
+            "or undo it with `nox -s rebase -- --abort`"
         )
+    checkout = apply(project).checkout
     pin = load_pin(project.pin_file)
     overrides = load_overrides(project.root)
     versions = target_versions(pin, target, through, pre, overrides)
@@ -210,7 +186,7 @@ def rebase(
         store_saved(checkout, saved)
         settle(project, checkout, new)
         pin = new
-    state_path(checkout).unlink()
+    clear_saved(checkout)
     report.result = "rebased"
     write_report(project.root, report)
     return report
@@ -230,9 +206,6 @@ def _snapshot(project: Project, checkout: Path) -> Saved:
 
 def settle(project: Project, checkout: Path, new: Pin) -> None:
     """After every patch is placed: move the pin, re-export the series, restart the revision."""
-    from forkkit.export import write_series_from_checkout
-    from forkkit.release import bump
-
     project.pin_file.write_text(dump_pin(new))
     write_series_from_checkout(project)
     bump(project.release_file, load_series(project.series_file), reset=True)
@@ -242,8 +215,8 @@ def conflict_line(checkout: Path, step: StepReport) -> str:
     outcome = next(o for o in step.outcomes if o.status == "conflict")
     return (
         f"rebase onto {step.to_version} stopped: {outcome.patch} conflicts ({outcome.detail}); "
-        f"report in .work/rebase/report.md; resolve in {checkout}, `git am --continue`, "
-        f"then `nox -s export` (or `nox -s rebase -- --abort`)"
+        f"report in .work/rebase/report.md; resolve in {checkout} and `git add` the files, "
+        f"then `nox -s rebase -- --continue` (or `nox -s rebase -- --abort`)"
     )
 
 
@@ -252,50 +225,10 @@ def conflict_steps(checkout: Path, step: StepReport, new: Pin) -> list[str]:
     return [
         f"In `{checkout}`, port `{outcome.patch}` to {new.project} {new.version}: "
         f"resolve the conflict markers ({outcome.detail}) and `git add` the files.",
-        f"`git -C {checkout} am --continue` (it then applies the queued patches; repeat on a stop)."
-        f" If upstream made the patch obsolete: `nox -s drop -- {outcome.patch}` instead.",
-        f"`nox -s export`: moves the pin to {new.version}, re-exports patches/, restarts the "
-        f"release revision.",
-        "`nox -s apply-and-test`, then commit `upstream/` and `patches/`.",
+        f"If upstream made the patch obsolete: `nox -s drop -- {outcome.patch}` instead.",
+        f"`nox -s rebase -- --continue`: runs `git am --continue` (the queued patches follow; "
+        f"port and rerun on another stop), moves the pin to {new.version}, re-exports patches/, "
+        f"restarts the release revision and tests the new wheel.",
+        "Commit `upstream/` and `patches/`.",
         "To give up instead: `nox -s rebase -- --abort` restores everything as before.",
     ]
-
-
-def finish_if_rebasing(project: Project, checkout: Path) -> bool:
-    """Called by export: a rebase a human finished by hand moves the pin now."""
-    saved = load_saved(checkout)
-    if saved is None or not saved.new_pin_text:
-        return False
-    project.pin_file.write_text(saved.new_pin_text)
-    state_path(checkout).unlink()
-    report = load_report(project.root)
-    if report is not None and report.result == "conflict":
-        renamed = {"conflict": "ported", "not-reached": "continued"}
-        for outcome in report.steps[-1].outcomes:
-            outcome.status = renamed.get(outcome.status, outcome.status)
-        report.steps[-1].conflict = False
-        report.result, report.next_steps = "rebased", []
-        write_report(project.root, report)
-    return True
-
-
-def abort(project: Project) -> None:
-    checkout = project.checkout_dir
-    saved = load_saved(checkout) if gitutil.open_repo(checkout) else None
-    if saved is None:
-        raise ForkKitError("no rebase in progress")
-    if gitutil.am_in_progress(checkout):
-        gitutil.run(checkout, "am", "--abort")
-    gitutil.run(checkout, "reset", "--quiet", "--hard")
-    gitutil.run(checkout, "checkout", "--quiet", "-B", PATCHED_BRANCH, saved.head)
-    for tag in saved.tags:
-        gitutil.run_unchecked(checkout, "tag", "-d", tag)
-    project.pin_file.write_text(saved.pin_text)
-    project.release_file.write_text(saved.release_text)
-    for stale in project.patches_dir.glob("*.patch"):
-        if stale.name not in saved.patches:
-            stale.unlink()
-    for name, text in saved.patches.items():
-        (project.patches_dir / name).write_bytes(text.encode())
-    state_path(checkout).unlink()
-    apply(project)  # records the restored state, so the next apply is a no-op

@@ -13,10 +13,11 @@ from forkkit.errors import ForkKitError
 from forkkit.export import export
 from forkkit.pin import load_pin
 from forkkit.project import Project
-from forkkit.rebase import abort, rebase
+from forkkit.rebase import rebase
 from forkkit.release import bump, load_release
 from forkkit.report import report_paths
 from forkkit.series import load_series
+from forkkit.stopped_rebase import abort, continue_rebase
 from tests.toolkit.fakes import BASE_FILES, PATCH_MESSAGE, FakeIndex, commit_edit, git, make_sdist
 
 FIVE = "headers: spell out line five"
@@ -126,16 +127,21 @@ def test_conflict_leaves_markers_and_touches_nothing(project: Project, index: Fa
         ("1.1", "headers-spell-out-line-thirty", "not-reached"),
     ]
     report = report_paths(project.root)[0].read_text()
-    assert "demo/headers.py hunk #1" in report and "am --continue" in report
+    assert "demo/headers.py hunk #1" in report and "nox -s rebase -- --continue" in report
 
 
-def test_resolved_conflict_is_finished_by_export(project: Project, index: FakeIndex) -> None:
+@pytest.mark.parametrize("human_ran_am_continue", [False, True])
+def test_resolved_conflict_is_finished_by_continue(
+    project: Project, index: FakeIndex, human_ran_am_continue: bool
+) -> None:
     checkout = conflicting_rebase(project, index)
     (checkout / "demo/headers.py").write_text(HEADERS.replace("line 5\n", "line five (ported)\n"))
     git(checkout, "add", "demo/headers.py")
-    git(checkout, "am", "--continue")
-    export(project)
+    if human_ran_am_continue:
+        git(checkout, "am", "--continue")
+    continue_rebase(project)
     assert load_pin(project.pin_file).version == "1.1"
+    assert load_release(project.release_file).local_version() == "fork.1"
     assert json.loads(report_paths(project.root)[1].read_text())["result"] == "rebased"
     assert statuses(project) == [
         ("1.1", "headers-spell-out-line-five", "ported"),
@@ -144,6 +150,19 @@ def test_resolved_conflict_is_finished_by_export(project: Project, index: FakeIn
     text = (checkout / "demo/headers.py").read_text()
     assert "line five (ported)" in text and "line thirty" in text
     assert apply(project).applied is False
+
+
+def test_continue_before_the_port_is_one_line(project: Project, index: FakeIndex) -> None:
+    conflicting_rebase(project, index)
+    with pytest.raises(ForkKitError, match=r"`git am --continue` stopped in .*--continue` again"):
+        continue_rebase(project)
+    assert load_pin(project.pin_file).version == "1.0"
+
+
+def test_export_waits_for_a_stopped_rebase(project: Project, index: FakeIndex) -> None:
+    conflicting_rebase(project, index)
+    with pytest.raises(ForkKitError, match=r"export waits until `nox -s rebase -- --continue`"):
+        export(project)
 
 
 def test_abort_restores_everything(project: Project, index: FakeIndex) -> None:
@@ -162,7 +181,7 @@ def test_abort_restores_everything(project: Project, index: FakeIndex) -> None:
 def test_drop_the_conflicting_patch(project: Project, index: FakeIndex) -> None:
     conflicting_rebase(project, index)
     drop(project, "0001-headers-spell-out-line-five.patch", "upstream rewrote line 5")
-    export(project)
+    continue_rebase(project)
     assert load_series(project.series_file).names == ("0001-headers-spell-out-line-thirty.patch",)
     assert ("1.1", "headers-spell-out-line-five", "dropped") in statuses(project)
     assert load_pin(project.pin_file).version == "1.1"

@@ -1,0 +1,57 @@
+"""The state of a rebase in progress: what --abort restores and what --continue finishes.
+
+It lives inside the checkout's .git, next to the `git am` it belongs to. rebase writes it,
+continue_rebase and abort read it, and export refuses to run while it exists.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from forkkit import gitutil
+from forkkit.errors import ForkKitError
+
+STATE_NAME = "forkkit-rebase.json"
+
+
+@dataclass
+class Saved:
+    """Everything --abort restores, captured before the rebase touched anything."""
+
+    head: str
+    pin_text: str
+    release_text: str
+    patches: dict[str, str]
+    tags: list[str]
+    new_pin_text: str = ""  # the pin of the step a human is finishing by hand
+
+
+def state_path(checkout: Path) -> Path:
+    return gitutil.git_dir(checkout) / STATE_NAME
+
+
+def load_saved(checkout: Path) -> Saved | None:
+    path = state_path(checkout)
+    return Saved(**json.loads(path.read_text())) if path.is_file() else None
+
+
+def store_saved(checkout: Path, saved: Saved) -> None:
+    state_path(checkout).write_text(json.dumps(asdict(saved), indent=2) + "\n")
+
+
+def clear_saved(checkout: Path) -> None:
+    state_path(checkout).unlink(missing_ok=True)
+
+
+def rebasing(checkout: Path) -> bool:
+    return gitutil.open_repo(checkout) is not None and state_path(checkout).is_file()
+
+
+def refuse_if_rebasing(checkout: Path, verb: str) -> None:
+    if rebasing(checkout):
+        raise ForkKitError(
+            f"a rebase is stopped in {checkout}; {verb} waits until "
+            "`nox -s rebase -- --continue` (or `-- --abort`) finishes it"
+        )
