@@ -22,6 +22,8 @@ from typing import Any
 DEFAULT_REPORT_DIR = Path(".work") / "rebase"
 # Paths a rebase changes in this repository, and so the paths a rebase pull request commits.
 REBASE_PATHS = ("upstream", "patches", "docs/rebases")
+# forkkit/report.py's stamp; the scripts use only the standard library, so it is repeated here.
+REPORT_SCHEMA = ("forkkit.rebase-report", 1)
 BODY_LIMIT = 60000  # GitHub refuses issue and pull-request bodies over 65536 characters
 BODY_START = "----- body -----"
 BODY_END = "----- end of body -----"
@@ -83,6 +85,13 @@ def load_report(report_dir: Path) -> Report:
         raise CIError(f"{machine} is not valid JSON ({exc})", EXIT_INPUT) from None
     if not isinstance(data, dict):
         raise CIError(f"{machine} does not hold a JSON object", EXIT_INPUT)
+    stamp = (data.get("schema"), data.get("schema_version"))
+    if stamp not in (REPORT_SCHEMA, (None, None)):  # unstamped: written before stamps, same fields
+        raise CIError(
+            f"{machine} is {stamp[0]} version {stamp[1]}, these scripts read {REPORT_SCHEMA[0]} "
+            f"version {REPORT_SCHEMA[1]}; rerun the rebase with this toolkit",
+            EXIT_INPUT,
+        )
     missing = [k for k in ("project", "from_version", "target", "result", "steps") if k not in data]
     if missing:
         raise CIError(f"{machine} lacks {', '.join(missing)}", EXIT_INPUT)

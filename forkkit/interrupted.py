@@ -45,6 +45,8 @@ def rewriting(checkout: Path, branch: str, base: str, before: str | None) -> Ite
     """
     path = marker_path(checkout)
     record = {
+        "schema": "forkkit.apply-running",  # read leniently: only a dead run's hints are in it
+        "schema_version": 1,
         "pid": os.getpid(),
         "started": time.strftime("%Y-%m-%d %H:%M:%S"),
         "branch": branch,

@@ -33,7 +33,7 @@ class Project:
     @property
     def checkout_dir(self) -> Path:
         override = os.environ.get(CHECKOUT_ENV)
-        return Path(override) if override else self.root / ".work" / "litellm"
+        return Path(override) if override else self.work_dir / "litellm"
 
     @property
     def cache_dir(self) -> Path:
@@ -42,6 +42,27 @@ class Project:
     @property
     def dist_dir(self) -> Path:
         return self.root / "dist"
+
+    # .work/: what the toolkit keeps between runs (git-ignored; docs/state.md describes it)
+    @property
+    def work_dir(self) -> Path:
+        return self.root / ".work"
+
+    @property
+    def rebase_report_md(self) -> Path:
+        return self.work_dir / "rebase" / "report.md"
+
+    @property
+    def rebase_report_json(self) -> Path:
+        return self.work_dir / "rebase" / "report.json"
+
+    @property
+    def test_passes_dir(self) -> Path:
+        return self.work_dir / "test-passes"
+
+    @property
+    def bench_dir(self) -> Path:
+        return self.work_dir / "bench"
 
 
 def default_cache_dir() -> Path:

@@ -6,12 +6,12 @@ continue_rebase and abort read it, and export refuses to run while it exists.
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from forkkit import gitutil
 from forkkit.errors import ForkKitError
+from forkkit.jsonfile import malformed, read_versioned, write_versioned
 
 STATE_NAME = "forkkit-rebase.json"
 
@@ -32,13 +32,26 @@ def state_path(checkout: Path) -> Path:
     return gitutil.git_dir(checkout) / STATE_NAME
 
 
+SCHEMA, VERSION = "forkkit.rebase-in-progress", 1
+REMEDY = (
+    "finish or undo that rebase with the toolkit version that started it, or delete the file, "
+    "`git am --abort` in the checkout and restore upstream/ and patches/ with git"
+)
+
+
 def load_saved(checkout: Path) -> Saved | None:
     path = state_path(checkout)
-    return Saved(**json.loads(path.read_text())) if path.is_file() else None
+    data = read_versioned(path, SCHEMA, VERSION, REMEDY)
+    if data is None:
+        return None
+    try:
+        return Saved(**data)
+    except TypeError as exc:
+        raise malformed(path, exc, REMEDY) from None
 
 
 def store_saved(checkout: Path, saved: Saved) -> None:
-    state_path(checkout).write_text(json.dumps(asdict(saved), indent=2) + "\n")
+    write_versioned(state_path(checkout), SCHEMA, VERSION, asdict(saved))
 
 
 def clear_saved(checkout: Path) -> None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+
+from forkkit.jsonfile import malformed, read_versioned, write_versioned
+from forkkit.project import Project
 
 STATUS_WORDS = {
     "clean": "applied clean",
@@ -53,15 +55,18 @@ class RebaseReport:
         return done[-1].to_version if done else self.from_version
 
 
+SCHEMA, VERSION = "forkkit.rebase-report", 1
+REMEDY = "delete .work/rebase/ and rerun the rebase (after `nox -s rebase -- --abort` if stopped)"
+
+
 def report_paths(root: Path) -> tuple[Path, Path]:
-    base = root / ".work" / "rebase"
-    return base / "report.md", base / "report.json"
+    project = Project(root)
+    return project.rebase_report_md, project.rebase_report_json
 
 
 def write_report(root: Path, report: RebaseReport) -> None:
     markdown, machine = report_paths(root)
-    markdown.parent.mkdir(parents=True, exist_ok=True)
-    machine.write_text(json.dumps(asdict(report), indent=2) + "\n")
+    write_versioned(machine, SCHEMA, VERSION, asdict(report))
     markdown.write_text(to_markdown(report))
     if report.recorded_to:
         copy = root / report.recorded_to
@@ -71,19 +76,22 @@ def write_report(root: Path, report: RebaseReport) -> None:
 
 def load_report(root: Path) -> RebaseReport | None:
     machine = report_paths(root)[1]
-    if not machine.is_file():
+    data = read_versioned(machine, SCHEMA, VERSION, REMEDY)
+    if data is None:
         return None
-    data = json.loads(machine.read_text())
-    steps = [
-        StepReport(
-            s["from_version"],
-            s["to_version"],
-            [PatchOutcome(**o) for o in s["outcomes"]],
-            s["conflict"],
-        )
-        for s in data.pop("steps")
-    ]
-    return RebaseReport(**data, steps=steps)
+    try:
+        steps = [
+            StepReport(
+                s["from_version"],
+                s["to_version"],
+                [PatchOutcome(**o) for o in s["outcomes"]],
+                s["conflict"],
+            )
+            for s in data.pop("steps")
+        ]
+        return RebaseReport(**data, steps=steps)
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise malformed(machine, exc, REMEDY) from None
 
 
 def to_markdown(report: RebaseReport) -> str:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from forkkit import gitutil
+from forkkit.jsonfile import malformed, read_versioned, write_versioned
 
 STATE_NAME = "forkkit-state.json"
 
@@ -17,16 +17,20 @@ class AppliedState:
     head: str  # the commit `patched` pointed at afterwards
 
 
+SCHEMA, VERSION = "forkkit.applied", 1
+REMEDY = "delete it and run `nox -s apply -- --force` (edits are stashed, commits kept on a branch)"
+
+
 def read_state(checkout: Path) -> AppliedState | None:
-    try:
-        data = json.loads((gitutil.git_dir(checkout) / STATE_NAME).read_text())
-        return AppliedState(digest=str(data["digest"]), head=str(data["head"]))
-    except (FileNotFoundError, KeyError, ValueError, TypeError):
+    path = gitutil.git_dir(checkout) / STATE_NAME
+    data = read_versioned(path, SCHEMA, VERSION, REMEDY)
+    if data is None:
         return None
+    try:
+        return AppliedState(digest=str(data["digest"]), head=str(data["head"]))
+    except KeyError as exc:
+        raise malformed(path, exc, REMEDY) from None
 
 
 def write_state(checkout: Path, state: AppliedState) -> None:
-    path = gitutil.git_dir(checkout) / STATE_NAME
-    temp = path.with_suffix(".tmp")
-    temp.write_text(json.dumps(asdict(state), indent=2) + "\n")
-    temp.replace(path)
+    write_versioned(gitutil.git_dir(checkout) / STATE_NAME, SCHEMA, VERSION, asdict(state))

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from forkkit.digest import sha256_of
+from forkkit.project import Project
 
 
 def suite_key(wheel: Path, tests_dir: Path, requirements: Iterable[str]) -> str:
@@ -21,7 +22,7 @@ def suite_key(wheel: Path, tests_dir: Path, requirements: Iterable[str]) -> str:
 
 
 def _marker(root: Path, key: str) -> Path:
-    return root / ".work" / "test-passes" / key
+    return Project(root).test_passes_dir / key
 
 
 def has_passed(root: Path, key: str) -> bool:

@@ -316,10 +316,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep-scratch", action="store_true")
     args = parser.parse_args(argv)
     root = args.root.resolve()
-    out = (args.out or root / ".work" / "bench" / "bench.json").resolve()
+    out = (args.out or Project(root).bench_dir / "bench.json").resolve()
     logs = out.parent / "logs"
     logs.mkdir(parents=True, exist_ok=True)
-    (root / ".work").mkdir(exist_ok=True)
+    Project(root).work_dir.mkdir(exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix="scratch-", dir=out.parent))
     ctx = Context(root, scratch, logs)
     info, rows = machine(), []
@@ -343,7 +343,8 @@ def main(argv: list[str] | None = None) -> int:
     ]
     table = render(rows, info, notes)
     print(table)
-    document = {"machine": info, "rows": [asdict(r) for r in rows], "notes": notes}
+    document = {"schema": "forkkit.bench", "schema_version": 1, "machine": info}
+    document |= {"rows": [asdict(r) for r in rows], "notes": notes}
     out.write_text(json.dumps({**document, "latency": latency}, indent=2) + "\n")
     print(f"wrote {out} (logs in {logs})")
     return 0

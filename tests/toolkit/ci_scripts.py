@@ -9,7 +9,8 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
-from forkkit.report import PatchOutcome, RebaseReport, StepReport, to_markdown
+from forkkit.jsonfile import write_versioned
+from forkkit.report import SCHEMA, VERSION, PatchOutcome, RebaseReport, StepReport, to_markdown
 from tests.toolkit.fakes import BASE_FILES
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -57,7 +58,7 @@ def conflict_report(through: bool = False) -> RebaseReport:
 def write_synthetic(directory: Path, report: RebaseReport) -> str:
     """Write report.json and report.md as forkkit does; return the Markdown."""
     directory.mkdir(parents=True, exist_ok=True)
-    (directory / "report.json").write_text(json.dumps(asdict(report), indent=2) + "\n")
+    write_versioned(directory / "report.json", SCHEMA, VERSION, asdict(report))
     markdown = to_markdown(report)
     (directory / "report.md").write_text(markdown)
     return markdown
