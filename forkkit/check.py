@@ -1,30 +1,37 @@
-"""check-patches: fail when export would change patches/ (hand-edited or stale patches)."""
+"""check-patches: fail when export would change patches/, or a patch lacks its provenance.
+
+What export would change comes from the export engine itself, in dry-run mode: there is no
+second implementation of what export writes.
+"""
 
 from __future__ import annotations
 
 from forkkit.apply import apply
-from forkkit.export import rendered_patches
-from forkkit.pin import load_pin
+from forkkit.export import export_changes
+from forkkit.patch import read_patch
 from forkkit.project import Project
 from forkkit.release import load_release, stale_revision
-from forkkit.series import load_series, render_series
+from forkkit.series import load_series
+
+WHY = {
+    "added": "missing from patches/ (export would write it)",
+    "changed": "differs from what export writes",
+    "removed": "in patches/ but not in the series",
+}
 
 
 def out_of_sync(project: Project) -> list[str]:
     """One line per file that export would add, change or remove; empty when in sync."""
-    checkout = apply(project).checkout
-    rendered = rendered_patches(checkout, load_pin(project.pin_file))
-    problems = []
-    for name, text in rendered.items():
-        path = project.patches_dir / name
-        if not path.is_file():
-            problems.append(f"{name}: missing from patches/")
-        elif path.read_bytes() != text.encode():
-            problems.append(f"{name}: differs from what export writes")
-    for path in sorted(project.patches_dir.glob("*.patch")):
-        if path.name not in rendered:
-            problems.append(f"{path.name}: in patches/ but not in the series")
-    if project.series_file.read_text() != render_series(list(rendered)):
-        problems.append("series: differs from what export writes")
+    apply(project)
+    problems = [f"{c.name}: {WHY[c.kind]}" for c in export_changes(project, dry_run=True)]
     stale = stale_revision(load_release(project.release_file), load_series(project.series_file))
     return [*problems, f"release.toml: {stale}"] if stale else problems
+
+
+def missing_provenance(project: Project) -> list[str]:
+    """One line per DEP-3 field a patch lacks (Origin, Forwarded, Last-Update)."""
+    return [
+        f"patch {patch.name} lacks the DEP-3 field {field}"
+        for patch in map(read_patch, load_series(project.series_file).paths())
+        for field in patch.missing_dep3()
+    ]

@@ -45,15 +45,19 @@ def cmd_export(project: Project, args: argparse.Namespace) -> int:
 
 
 def cmd_check(project: Project, args: argparse.Namespace) -> int:
-    from forkkit.check import out_of_sync
+    from forkkit.check import missing_provenance, out_of_sync
 
+    unrecorded = missing_provenance(project)
+    for problem in unrecorded:
+        print(f"error: {problem}", file=sys.stderr)
     problems = out_of_sync(project)
     for problem in problems:
         print(f"out of sync: {problem}", file=sys.stderr)
     if problems:
         print("patches/ does not match the series; run `nox -s export` and commit", file=sys.stderr)
+    if problems or unrecorded:
         return 1
-    print("patches/ is in sync with the series")
+    print("patches/ is in sync with the series, and every patch has its DEP-3 provenance")
     return 0
 
 

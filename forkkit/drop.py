@@ -7,10 +7,11 @@ from pathlib import Path
 from forkkit import gitutil
 from forkkit.apply import apply
 from forkkit.errors import ForkKitError
+from forkkit.patch import read_patch
 from forkkit.project import Project
 from forkkit.release import bump
 from forkkit.report import PatchOutcome, load_report, write_report
-from forkkit.series import load_series, patch_subject, render_series
+from forkkit.series import load_series, render_series
 
 
 def drop(project: Project, name: str, reason: str = "") -> str:
@@ -42,7 +43,7 @@ def _am_is_at(checkout: Path, patch: Path) -> bool:
     if not message.is_file():
         return False
     lines = message.read_text().splitlines()
-    return bool(lines) and lines[0].strip() == patch_subject(patch.read_text())
+    return bool(lines) and lines[0].strip() == read_patch(patch).subject
 
 
 def _record(project: Project, name: str, reason: str) -> None:

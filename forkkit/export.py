@@ -6,6 +6,7 @@ header, no version signature, full blob ids (stable, and they let `git am --3way
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from forkkit import gitutil
@@ -17,6 +18,60 @@ from forkkit.project import Project
 from forkkit.rebase_state import refuse_if_rebasing
 from forkkit.series import Series, load_series, patch_name, render_series, series_digest
 from forkkit.state import AppliedState, write_state
+
+
+@dataclass(frozen=True)
+class Change:
+    name: str  # a file in patches/
+    kind: str  # "added", "changed" or "removed"
+
+
+def export(project: Project) -> list[str]:
+    """Write patches/ and the series from the checkout; the names of the files that changed."""
+    refuse_if_rebasing(project.checkout_dir, "export")
+    return [change.name for change in export_changes(project)]
+
+
+def export_changes(project: Project, dry_run: bool = False) -> list[Change]:
+    """The one export engine. dry_run: only say what export would change (check-patches)."""
+    pin = load_pin(project.pin_file)
+    checkout = project.checkout_dir
+    changes = write_patches(project.patches_dir, rendered_patches(checkout, pin), dry_run)
+    if not dry_run:  # record the result as applied, so the next apply is a no-op
+        series: Series = load_series(project.series_file)
+        head = gitutil.rev(checkout, f"refs/heads/{PATCHED_BRANCH}") or ""
+        write_state(checkout, AppliedState(series_digest(pin, series), head))
+    return changes
+
+
+def write_series_from_checkout(project: Project) -> list[str]:
+    """Export during a rebase (which export itself refuses): the names of the changed files."""
+    return [change.name for change in export_changes(project)]
+
+
+def write_patches(patches_dir: Path, patches: dict[str, str], dry_run: bool) -> list[Change]:
+    """Make patches/ hold exactly these patches and their series, or only say what that takes."""
+    changes = []
+    for name, text in patches.items():
+        path = patches_dir / name
+        if not path.is_file() or path.read_bytes() != text.encode():  # bytes: keep CRLF lines
+            changes.append(Change(name, "changed" if path.is_file() else "added"))
+            if not dry_run:
+                patches_dir.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(text.encode())
+    for stale in sorted(patches_dir.glob("*.patch")):
+        if stale.name not in patches:
+            changes.append(Change(stale.name, "removed"))
+            if not dry_run:
+                stale.unlink()
+    series_file = patches_dir / "series"
+    series_text = render_series(list(patches))
+    if not series_file.is_file() or series_file.read_text() != series_text:
+        changes.append(Change("series", "changed" if series_file.is_file() else "added"))
+        if not dry_run:
+            series_file.write_text(series_text)
+    return changes
+
 
 FORMAT_PATCH_OPTIONS = (
     "--stdout",
@@ -53,41 +108,3 @@ def rendered_patches(checkout: Path, pin: Pin) -> dict[str, str]:
             checkout, commit
         )
     return patches
-
-
-def write_patches(patches_dir: Path, patches: dict[str, str]) -> list[str]:
-    """Write the series; return the names of files that were added, changed or removed."""
-    patches_dir.mkdir(parents=True, exist_ok=True)
-    changed = []
-    for name, text in patches.items():
-        path = patches_dir / name
-        if not path.is_file() or path.read_bytes() != text.encode():  # bytes: keep CRLF lines
-            path.write_bytes(text.encode())
-            changed.append(name)
-    for stale in sorted(patches_dir.glob("*.patch")):
-        if stale.name not in patches:
-            stale.unlink()
-            changed.append(stale.name)
-    series_file = patches_dir / "series"
-    series_text = render_series(list(patches))
-    if not series_file.is_file() or series_file.read_text() != series_text:
-        series_file.write_text(series_text)
-        changed.append("series")
-    return changed
-
-
-def write_series_from_checkout(project: Project) -> list[str]:
-    """Export and record the result as applied, so the next apply is a no-op."""
-    pin = load_pin(project.pin_file)
-    checkout = project.checkout_dir
-    changed = write_patches(project.patches_dir, rendered_patches(checkout, pin))
-    series: Series = load_series(project.series_file)
-    head = gitutil.rev(checkout, f"refs/heads/{PATCHED_BRANCH}") or ""
-    write_state(checkout, AppliedState(series_digest(pin, series), head))
-    return changed
-
-
-def export(project: Project) -> list[str]:
-    """Write patches/ and the series from the checkout, and record them as applied."""
-    refuse_if_rebasing(project.checkout_dir, "export")
-    return write_series_from_checkout(project)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -84,6 +86,23 @@ def run_unchecked(
         with_exceptions=False,
     )
     return int(status), str(out), str(err)
+
+
+def mailinfo(mbox: bytes) -> tuple[str, str]:
+    """`git mailinfo` over one patch: (its header lines, its commit message), both UTF-8."""
+    with tempfile.TemporaryDirectory() as tmp:
+        message, diff = Path(tmp) / "message", Path(tmp) / "diff"
+        done = subprocess.run(
+            ["git", *NEUTRAL_CONFIG, "mailinfo", "-u", str(message), str(diff)],
+            input=mbox,
+            capture_output=True,
+            env=_env(None),
+            cwd=tmp,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise ForkKitError(f"git mailinfo failed: {last_line(done.stderr)}")
+        return done.stdout.decode("utf-8", "replace"), message.read_text("utf-8", "replace")
 
 
 def last_line(text: str | bytes | None) -> str:

@@ -18,12 +18,13 @@ from forkkit.errors import ForkKitError
 from forkkit.export import write_series_from_checkout
 from forkkit.index import find_sdist
 from forkkit.overrides import Overrides, load_overrides
+from forkkit.patch import read_patch
 from forkkit.pin import Pin, dump_pin, load_pin
 from forkkit.project import Project
 from forkkit.rebase_state import Saved, clear_saved, rebasing, store_saved
 from forkkit.release import bump
 from forkkit.report import PatchOutcome, RebaseReport, StepReport, write_report
-from forkkit.series import Series, dep3_headers, load_series
+from forkkit.series import Series, load_series
 from forkkit.versions import choose_target, newer_versions, tag_for
 
 
@@ -78,7 +79,7 @@ def _source_line(pin: Pin) -> str:
 
 def place_patch(checkout: Path, patch: Path, old_tag: str, new: Pin) -> PatchOutcome:
     """Apply one patch on HEAD and say how it went; a conflict leaves `git am` stopped."""
-    applied_upstream = dep3_headers(patch.read_text()).get("Applied-Upstream", "")
+    applied_upstream = read_patch(patch).dep3.get("Applied-Upstream", "")
     if _released_by(applied_upstream, new.version):
         return PatchOutcome(patch.name, "already-upstream", f"Applied-Upstream: {applied_upstream}")
     status, _, err = gitutil.run_unchecked(checkout, "apply", "--check", "--verbose", str(patch))

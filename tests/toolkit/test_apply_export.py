@@ -11,10 +11,11 @@ from forkkit.apply import apply
 from forkkit.check import out_of_sync
 from forkkit.errors import ForkKitError
 from forkkit.export import export
+from forkkit.patch import read_patch
 from forkkit.pin import Pin
 from forkkit.project import Project
 from forkkit.release import bump, load_release
-from forkkit.series import dep3_headers, load_series
+from forkkit.series import load_series
 from tests.toolkit.fakes import (
     BASE_FILES,
     PATCH_MESSAGE,
@@ -72,11 +73,12 @@ def test_fresh_apply_then_export_changes_nothing(project: Project) -> None:
 
 def test_export_is_normalised(project: Project) -> None:
     author_two_patches(project)
-    text = (project.patches_dir / "0001-headers-spell-out-line-five.patch").read_text()
+    path = project.patches_dir / "0001-headers-spell-out-line-five.patch"
+    text = path.read_text()
     assert text.startswith("From 0000000000000000000000000000000000000000 ")
     assert "\nDate: " not in text
     assert "\n-- \n" not in text  # no git version signature
-    assert dep3_headers(text) == {
+    assert read_patch(path).dep3 == {
         "Origin": "vendor",
         "Forwarded": "no",
         "Applied-Upstream": "no",
