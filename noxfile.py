@@ -131,6 +131,25 @@ def test_built_wheel(session: nox.Session, *pytest_args: str) -> None:
     forkkit(session, *passed, "--record", silent=True)
 
 
+@nox.session
+def index(session: nox.Session) -> None:
+    """Build the wheel and add it to dist/simple/, a static simple index (earlier wheels stay)."""
+    add_to_index(session, *session.posargs)
+
+
+def add_to_index(session: nox.Session, *args: str) -> None:
+    wheels = [str(wheel) for wheel in built_wheels(session)]
+    forkkit(session, "index", *wheels, *args)
+
+
+@nox.session(name="install-from-index")
+def install_from_index(session: nox.Session) -> None:
+    """Index the wheel, serve dist/simple, install it from there with pip and uv, proxy once."""
+    add_to_index(session, "--replace")  # the wheel just built is the one to try
+    session.install("pytest>=8", "pytest-asyncio>=0.23", "pytest-timeout>=2", "httpx>=0.27")
+    session.run("pytest", "tests/install", *session.posargs, env=TEST_ENV)
+
+
 @nox.session(name="apply-and-test")
 def apply_and_test(session: nox.Session) -> None:
     """Apply, build the wheel, install it with its proxy extra, run the behaviour suite on it."""

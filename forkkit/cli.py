@@ -179,6 +179,17 @@ def cmd_note(project: Project, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_index(project: Project, args: argparse.Namespace) -> int:
+    from forkkit.simple_index import add_to_index
+
+    index_dir = args.out or project.dist_dir / "simple"
+    wheels = args.wheels or sorted(project.dist_dir.glob("*.whl"))
+    for wheel in add_to_index(wheels, index_dir, replace=args.replace):
+        print(f"indexed {wheel}")
+    print(f"index: {len(list(index_dir.glob('*/*.whl')))} wheel(s) in {index_dir}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="forkkit", description=__doc__)
     parser.add_argument("--root", type=Path, default=Path.cwd(), help="repository root")
@@ -233,6 +244,20 @@ def build_parser() -> argparse.ArgumentParser:
     record_parser.add_argument("result", choices=["passed", "failed"])
     bump_parser = verbs.add_parser("bump", help="move the release revision to the current series")
     bump_parser.add_argument("--reset", action="store_true", help="start again at revision 1")
+    index_parser = verbs.add_parser(
+        "index", help="add wheels to the static simple index (dist/simple), keeping earlier ones"
+    )
+    index_parser.add_argument(
+        "wheels", nargs="*", type=Path, help="wheels to add (default: dist/*.whl)"
+    )
+    index_parser.add_argument(
+        "--out", type=Path, default=None, help="index directory (default: dist/simple)"
+    )
+    index_parser.add_argument(
+        "--replace",
+        action="store_true",
+        help="let a rebuilt wheel overwrite its namesake (a local index, never a published one)",
+    )
     return parser
 
 
@@ -251,6 +276,7 @@ HANDLERS: dict[str, Handler] = {
     "drop": cmd_drop,
     "record-tests": cmd_record_tests,
     "note": cmd_note,
+    "index": cmd_index,
 }
 
 
