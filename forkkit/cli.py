@@ -45,9 +45,9 @@ def cmd_export(project: Project, args: argparse.Namespace) -> int:
 
 
 def cmd_check(project: Project, args: argparse.Namespace) -> int:
-    from forkkit.check import missing_provenance, out_of_sync
+    from forkkit.check import missing_provenance, out_of_sync, unknown_patches
 
-    unrecorded = missing_provenance(project)
+    unrecorded = missing_provenance(project) + unknown_patches(project)
     for problem in unrecorded:
         print(f"error: {problem}", file=sys.stderr)
     problems = out_of_sync(project)

@@ -13,10 +13,11 @@ from forkkit import gitutil
 from forkkit.apply import refuse_if_am_in_progress
 from forkkit.checkout import PATCHED_BRANCH
 from forkkit.errors import ForkKitError
+from forkkit.patch import parse_patch, read_patch
 from forkkit.pin import Pin, load_pin
 from forkkit.project import Project
 from forkkit.rebase_state import refuse_if_rebasing
-from forkkit.series import Series, load_series, patch_name, render_series, series_digest
+from forkkit.series import Series, load_series, patch_file_name, render_series, series_digest
 from forkkit.state import AppliedState, write_state
 
 
@@ -36,7 +37,9 @@ def export_changes(project: Project, dry_run: bool = False) -> list[Change]:
     """The one export engine. dry_run: only say what export would change (check-patches)."""
     pin = load_pin(project.pin_file)
     checkout = project.checkout_dir
-    changes = write_patches(project.patches_dir, rendered_patches(checkout, pin), dry_run)
+    current = load_series(project.series_file) if project.series_file.is_file() else None
+    patches = rendered_patches(checkout, pin, current)
+    changes = write_patches(project.patches_dir, patches, dry_run)
     if not dry_run:  # record the result as applied, so the next apply is a no-op
         series: Series = load_series(project.series_file)
         head = gitutil.rev(checkout, f"refs/heads/{PATCHED_BRANCH}") or ""
@@ -90,7 +93,7 @@ def format_patch(checkout: Path, commit: str) -> str:
     return "".join(line for line in text.splitlines(keepends=True) if not line.startswith("Date: "))
 
 
-def rendered_patches(checkout: Path, pin: Pin) -> dict[str, str]:
+def rendered_patches(checkout: Path, pin: Pin, current: Series | None) -> dict[str, str]:
     """The series as export would write it: file name -> content, in order."""
     if gitutil.open_repo(checkout) is None:
         raise ForkKitError(f"no checkout at {checkout}; run `nox -s apply` first")
@@ -102,9 +105,32 @@ def rendered_patches(checkout: Path, pin: Pin) -> dict[str, str]:
     if gitutil.rev(checkout, pin.upstream_tag) is None:
         raise ForkKitError(f"{checkout} has no tag {pin.upstream_tag}; run `nox -s apply` first")
     commits = gitutil.commits_between(checkout, pin.upstream_tag, f"refs/heads/{PATCHED_BRANCH}")
+    names = PatchNames(current)
     patches = {}
-    for position, commit in enumerate(commits, 1):
-        patches[patch_name(position, gitutil.subject(checkout, commit))] = format_patch(
-            checkout, commit
-        )
+    for commit in commits:
+        text = format_patch(checkout, commit)
+        patches[names.name_for(parse_patch("", text.encode()).subject)] = text
     return patches
+
+
+class PatchNames:
+    """A patch keeps its file name while its subject stays (reorders, drops, rebases); a new or
+    reworded one is named once from its subject. The order lives in patches/series only."""
+
+    def __init__(self, current: Series | None) -> None:
+        self._kept: dict[str, list[str]] = {}
+        for path in current.paths() if current else []:
+            self._kept.setdefault(read_patch(path).subject, []).append(path.name)
+        self._taken = {name for names in self._kept.values() for name in names}
+
+    def name_for(self, subject: str) -> str:
+        kept = self._kept.get(subject)
+        if kept:
+            return kept.pop(0)
+        base = patch_file_name(subject)
+        name, number = base, 1
+        while name in self._taken:
+            number += 1
+            name = base.replace(".patch", f"-{number}.patch")
+        self._taken.add(name)
+        return name

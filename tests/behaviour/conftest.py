@@ -27,7 +27,7 @@ from .live_fixtures import (  # noqa: F401
 )
 
 NEGATIVE_CONTROL = "--negative-control"
-_STEM = re.compile(r"^\d{4}-[a-z0-9]+(?:-[a-z0-9]+)*$")
+_STEM = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _FIXED_BY_COUNT = pytest.StashKey[int]()
 
 
@@ -45,7 +45,7 @@ def _patches(item: pytest.Item) -> list[str]:
     for marker in item.iter_markers("fixed_by"):
         if len(marker.args) != 1 or not _STEM.match(str(marker.args[0])):
             raise pytest.UsageError(
-                f"{item.nodeid}: fixed_by takes one patch stem like '0001-some-subject',"
+                f"{item.nodeid}: fixed_by takes one patch stem like 'area-some-subject',"
                 f" got {marker.args!r}"
             )
         patches.append(str(marker.args[0]))

@@ -13,12 +13,12 @@ OAUTH_TOKEN = "sk-ant-oat01-test-oauth-6a4f2c8d"
 OAUTH_BETA = "oauth-2025-04-20"
 OTHER_BETA = "fine-grained-tool-streaming-2025-05-14"
 
-# Patch stems (git format-patch names without ".patch") of the series.
-P0001_X_LITELLM_API_KEY = "0001-passthrough-never-forward-x-litellm-api-key-upstream"
-P0002_CALLER_LITELLM_KEY = "0002-pass-through-never-forward-the-caller-s-litellm-key"
-P0003_CLIENT_CREDENTIALS = "0003-anthropic-passthrough-forward-client-credentials"
-P0004_OAUTH_BETA = "0004-anthropic-passthrough-send-the-oauth-beta-header"
-P0005_METADATA_USER_ID = "0005-pass-through-forward-the-caller-s-metadata-user-id"
+# Patch stems (file names in patches/series without ".patch"; check-patches verifies them).
+P0001_X_LITELLM_API_KEY = "passthrough-never-forward-x-litellm-api-key-upstream"
+P0002_CALLER_LITELLM_KEY = "pass-through-never-forward-the-caller-s-litellm-key"
+P0003_CLIENT_CREDENTIALS = "anthropic-passthrough-forward-client-credentials"
+P0004_OAUTH_BETA = "anthropic-passthrough-send-the-oauth-beta-header"
+P0005_METADATA_USER_ID = "pass-through-forward-the-caller-s-metadata-user-id"
 
 MESSAGES_PATH = "/anthropic/v1/messages"
 CLAUDE_CODE_QUERY = "beta=true"

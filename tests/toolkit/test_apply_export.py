@@ -44,8 +44,8 @@ def author_two_patches(project: Project) -> Path:
         PATCH_MESSAGE.format(subject="Headers: Spell out line 30!"),
     )
     assert export(project) == [
-        "0001-headers-spell-out-line-five.patch",
-        "0002-headers-spell-out-line-30.patch",
+        "headers-spell-out-line-five.patch",
+        "headers-spell-out-line-30.patch",
         "series",
     ]
     bump(project.release_file, load_series(project.series_file))
@@ -73,7 +73,7 @@ def test_fresh_apply_then_export_changes_nothing(project: Project) -> None:
 
 def test_export_is_normalised(project: Project) -> None:
     author_two_patches(project)
-    path = project.patches_dir / "0001-headers-spell-out-line-five.patch"
+    path = project.patches_dir / "headers-spell-out-line-five.patch"
     text = path.read_text()
     assert text.startswith("From 0000000000000000000000000000000000000000 ")
     assert "\nDate: " not in text
@@ -88,7 +88,7 @@ def test_export_is_normalised(project: Project) -> None:
 
 def test_changed_series_is_reapplied(project: Project) -> None:
     checkout = author_two_patches(project)
-    (project.patches_dir / "series").write_text("0001-headers-spell-out-line-five.patch\n")
+    (project.patches_dir / "series").write_text("headers-spell-out-line-five.patch\n")
     assert apply(project).applied is True
     assert "line thirty" not in (checkout / "demo/headers.py").read_text()
     assert "line five" in (checkout / "demo/headers.py").read_text()
@@ -124,13 +124,13 @@ def test_unrecorded_commits_are_refused_then_backed_up(project: Project) -> None
 
 def test_failing_patch_names_patch_file_and_hunk(project: Project) -> None:
     author_two_patches(project)
-    patch = project.patches_dir / "0002-headers-spell-out-line-30.patch"
+    patch = project.patches_dir / "headers-spell-out-line-30.patch"
     patch.write_text(patch.read_text().replace(" line 31\n", " line 31 was edited\n"))
     with pytest.raises(ForkKitError) as failure:
         apply(project)
     message = str(failure.value)
     assert "\n" not in message
-    assert "0002-headers-spell-out-line-30.patch" in message
+    assert "headers-spell-out-line-30.patch" in message
     assert "demo/headers.py hunk #1 @@ -27,7 +27,7 @@" in message
     assert "am --continue" in message and "am --abort" in message
     with pytest.raises(ForkKitError, match=r"git am. is stopped"):
@@ -141,7 +141,7 @@ def test_three_way_conflict_leaves_markers_for_a_human(project: Project) -> None
     checkout = author_two_patches(project)
     git(checkout, "checkout", "--quiet", "upstream/1.0", "--", ".")
     (project.patches_dir / "0003-x.patch").write_text(
-        (project.patches_dir / "0001-headers-spell-out-line-five.patch")
+        (project.patches_dir / "headers-spell-out-line-five.patch")
         .read_text()
         .replace("+line five", "+line FIVE")
     )
@@ -155,7 +155,7 @@ def test_three_way_conflict_leaves_markers_for_a_human(project: Project) -> None
 
 def test_check_accepts_a_hand_edited_message(project: Project) -> None:
     author_two_patches(project)
-    patch = project.patches_dir / "0001-headers-spell-out-line-five.patch"
+    patch = project.patches_dir / "headers-spell-out-line-five.patch"
     patch.write_text(patch.read_text().replace("Why this change", "Why exactly this change"))
     bump(project.release_file, load_series(project.series_file))
     assert out_of_sync(project) == []
@@ -163,13 +163,13 @@ def test_check_accepts_a_hand_edited_message(project: Project) -> None:
 
 def test_check_reports_hand_edited_diff_with_stale_blob_ids(project: Project) -> None:
     author_two_patches(project)
-    patch = project.patches_dir / "0001-headers-spell-out-line-five.patch"
+    patch = project.patches_dir / "headers-spell-out-line-five.patch"
     patch.write_text(patch.read_text().replace("+line five", "+line 5ive"))
     bump(project.release_file, load_series(project.series_file))
     # the edited patch's post-image id is stale, and so is the next patch's pre-image id
     assert out_of_sync(project) == [
-        "0001-headers-spell-out-line-five.patch: differs from what export writes",
-        "0002-headers-spell-out-line-30.patch: differs from what export writes",
+        "headers-spell-out-line-five.patch: differs from what export writes",
+        "headers-spell-out-line-30.patch: differs from what export writes",
     ]
 
 
@@ -205,7 +205,7 @@ def test_patch_to_a_crlf_file_round_trips(tmp_path: Path, index: FakeIndex) -> N
         PATCH_MESSAGE.format(subject="headers: crlf edit"),
     )
     export(project)
-    patch = project.patches_dir / "0001-headers-crlf-edit.patch"
+    patch = project.patches_dir / "headers-crlf-edit.patch"
     assert b"+line five\r\n" in patch.read_bytes()
     subprocess.run(["rm", "-rf", str(checkout)], check=True)
     assert apply(project).applied is True

@@ -106,7 +106,7 @@ def test_installed_wheel_has_fork_version_and_series_files(
 def test_unbumped_series_is_refused(project: Project, upstream_wheel: Path) -> None:
     patch_series(project)
     bump(project.release_file, load_series(project.series_file), reset=True)
-    (project.patches_dir / "series").write_text("0001-headers-spell-out-seven.patch\n")
+    (project.patches_dir / "series").write_text("headers-spell-out-seven.patch\n")
     with pytest.raises(ForkKitError, match="series changed but release revision 1 did not move"):
         build(project)
 

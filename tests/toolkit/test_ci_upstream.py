@@ -113,7 +113,7 @@ def test_rebase_conflict_is_an_outcome_and_feeds_the_issue(
     issue = script("report_conflict.py", "--dry-run", "--report-dir", str(out))
     assert issue.returncode == 0, issue.stderr
     assert field(issue.stdout, "title") == "Upstream rebase conflict: demo 1.0 → 1.1"
-    assert field(issue.stdout, "conflicts") == "0001-spell-out-five.patch"
+    assert field(issue.stdout, "conflicts") == "spell-out-five.patch"
     assert body_of(issue.stdout) == (out / "report.md").read_text()
     assert "CONFLICT" in body_of(issue.stdout)
     assert script("open_rebase_pr.py", "--dry-run", "--report-dir", str(out)).returncode == 2

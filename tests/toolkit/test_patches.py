@@ -7,13 +7,13 @@ import sys
 from pathlib import Path
 
 from forkkit.apply import apply
-from forkkit.check import missing_provenance, out_of_sync
+from forkkit.check import missing_provenance, out_of_sync, unknown_patches
 from forkkit.export import export
 from forkkit.patch import read_patch
 from forkkit.project import Project
 from forkkit.release import bump
 from forkkit.series import load_series
-from tests.toolkit.fakes import PATCH_MESSAGE, commit_edit
+from tests.toolkit.fakes import PATCH_MESSAGE, commit_edit, git
 
 UMLAUT_SUBJECT = "headers: Zeile fünf ausschreiben — für Grüße"
 
@@ -67,3 +67,67 @@ def test_check_uses_export_dry_run_and_writes_nothing(project: Project) -> None:
     ]
     assert {p.name: p.read_bytes() for p in project.patches_dir.iterdir()} == before
     assert path.is_file()
+
+
+def author_three(project: Project) -> Path:
+    checkout = apply(project).checkout
+    for old, new in (("line 5\n", "line five\n"), ("line 9\n", "line nine\n")):
+        subject = f"headers: spell out {new.strip()}"
+        commit_edit(checkout, "demo/headers.py", old, new, PATCH_MESSAGE.format(subject=subject))
+    commit_edit(
+        checkout, "README.md", "", "notes\n", PATCH_MESSAGE.format(subject="readme: add notes")
+    )
+    export(project)
+    return checkout
+
+
+NAMES = (
+    "headers-spell-out-line-five.patch",
+    "headers-spell-out-line-nine.patch",
+    "readme-add-notes.patch",
+)
+
+
+def test_names_come_from_subjects_without_positions(project: Project) -> None:
+    author_three(project)
+    assert load_series(project.series_file).names == NAMES
+
+
+def test_reorder_and_drop_keep_every_other_name(project: Project) -> None:
+    checkout = author_three(project)
+    _five, nine, readme = git(checkout, "rev-list", "--reverse", "upstream/1.0..patched").split()
+    git(checkout, "reset", "--quiet", "--hard", "upstream/1.0")
+    git(checkout, "cherry-pick", "--quiet", readme, nine)  # five dropped, nine moved last
+    export(project)
+    assert load_series(project.series_file).names == (NAMES[2], NAMES[1])
+    assert sorted(p.name for p in project.patches_dir.glob("*.patch")) == sorted(NAMES[1:])
+
+
+def test_a_reworded_subject_is_named_once_from_the_new_subject(project: Project) -> None:
+    checkout = author_three(project)
+    message = PATCH_MESSAGE.format(subject="readme: add maintainer notes")
+    git(checkout, "commit", "--quiet", "--amend", "-m", message)
+    export(project)
+    assert load_series(project.series_file).names == (
+        *NAMES[:2],
+        "readme-add-maintainer-notes.patch",
+    )
+
+
+def test_a_test_naming_a_patch_outside_the_series_is_one_line(project: Project) -> None:
+    author_three(project)
+    tests = project.root / "tests" / "behaviour"
+    tests.mkdir(parents=True)
+    (tests / "constants.py").write_text(
+        'P_FIVE = "headers-spell-out-line-five"\nP_GONE = "0001-headers-spell-out-line-five"\n'
+    )
+    (tests / "test_x.py").write_text(
+        "import pytest\nfrom tests.behaviour.constants import P_FIVE, P_GONE\n\n\n"
+        "@pytest.mark.fixed_by(P_FIVE)\ndef test_a(): ...\n\n\n"
+        "@pytest.mark.fixed_by(P_GONE, upstream_ok=None)\ndef test_b(): ...\n\n\n"
+        '@pytest.mark.fixed_by("readme-add-notes")\ndef test_c(): ...\n'
+    )
+    assert unknown_patches(project) == [
+        "tests/behaviour/test_x.py:9: fixed_by names patch '0001-headers-spell-out-line-five', "
+        "which is not in patches/series"
+    ]

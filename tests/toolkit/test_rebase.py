@@ -49,7 +49,7 @@ def author(project: Project, five_trailer: str = "") -> Path:
 def statuses(project: Project) -> list[tuple[str, str, str]]:
     data = json.loads(report_paths(project.root)[1].read_text())
     return [
-        (s["to_version"], o["patch"][5:-6], o["status"])
+        (s["to_version"], o["patch"][:-6], o["status"])
         for s in data["steps"]
         for o in s["outcomes"]
     ]
@@ -95,7 +95,7 @@ def test_change_already_in_the_release_is_dropped(project: Project, index: FakeI
     publish(index, "1.1", HEADERS.replace("line 5\n", "line five\n"))
     rebase(project, "1.1")
     assert [s for _, _, s in statuses(project)] == ["already-upstream", "clean"]
-    assert load_series(project.series_file).names == ("0001-headers-spell-out-line-thirty.patch",)
+    assert load_series(project.series_file).names == ("headers-spell-out-line-thirty.patch",)
 
 
 def test_applied_upstream_header_drops_the_patch(project: Project, index: FakeIndex) -> None:
@@ -108,7 +108,7 @@ def test_applied_upstream_header_drops_the_patch(project: Project, index: FakeIn
 def conflicting_rebase(project: Project, index: FakeIndex) -> Path:
     checkout = author(project)
     publish(index, "1.1", HEADERS.replace("line 5\n", "line 5 upstream\n"))
-    with pytest.raises(ForkKitError, match=r"0001-headers-spell-out-line-five\.patch conflicts"):
+    with pytest.raises(ForkKitError, match=r"headers-spell-out-line-five\.patch conflicts"):
         rebase(project, "1.1")
     return checkout
 
@@ -180,9 +180,9 @@ def test_abort_restores_everything(project: Project, index: FakeIndex) -> None:
 
 def test_drop_the_conflicting_patch(project: Project, index: FakeIndex) -> None:
     conflicting_rebase(project, index)
-    drop(project, "0001-headers-spell-out-line-five.patch", "upstream rewrote line 5")
+    drop(project, "headers-spell-out-line-five.patch", "upstream rewrote line 5")
     continue_rebase(project)
-    assert load_series(project.series_file).names == ("0001-headers-spell-out-line-thirty.patch",)
+    assert load_series(project.series_file).names == ("headers-spell-out-line-thirty.patch",)
     assert ("1.1", "headers-spell-out-line-five", "dropped") in statuses(project)
     assert load_pin(project.pin_file).version == "1.1"
 
