@@ -23,6 +23,91 @@ from forkkit.series import Series, load_series
 from forkkit.wheelbuild import build_patched_wheel
 
 
+def build(project: Project, platforms: list[str] | None = None) -> list[Path]:
+    checkout = apply(project).checkout  # refuses a checkout that does not match pin + series
+    pin = load_pin(project.pin_file)
+    series = load_series(project.series_file)
+    release = load_release(project.release_file)
+    complaint = stale_revision(release, series)
+    if complaint:
+        raise ForkKitError(complaint)
+    changes = changed_files(checkout, pin)
+    built = []
+    for file in upstream_wheels(pin, platforms or []):
+        wheel = download_verified(file, file.sha256, project.cache_dir)
+        shipped = shipped_changes(wheel, changes)
+        modified = [path for path in shipped if changes[path] == "M"]
+        built.append(
+            build_patched_wheel(
+                wheel,
+                replacements={p: show(checkout, PATCHED_BRANCH, p) for p in modified},
+                local_version=release.local_version(),
+                provenance=provenance(project, pin, series, file, changes, shipped),
+                out_dir=project.dist_dir,
+                expected_originals={p: show(checkout, pin.upstream_tag, p) for p in modified},
+                added={p: show(checkout, PATCHED_BRANCH, p) for p in shipped if changes[p] == "A"},
+            )
+        )
+    return built
+
+
+def provenance(
+    project: Project,
+    pin: Pin,
+    series: Series,
+    wheel: IndexFile,
+    changes: dict[str, str],
+    shipped: list[str],
+) -> dict[str, object]:
+    toolkit = gitutil.rev(project.root, "HEAD") if (project.root / ".git").exists() else None
+    return {
+        "upstream": {
+            "project": pin.project,
+            "version": pin.version,
+            "source": pin.source,
+            "sdist": pin.artifact,
+            "sdist_sha256": pin.sha256,
+            "wheel": wheel.filename,
+            "wheel_sha256": wheel.sha256,
+        },
+        "patches": [{"name": p.name, "sha256": sha256_of(p)} for p in series.paths()],
+        "patched_files": shipped,
+        "not_shipped": sorted(p for p in changes if p not in shipped),
+        "toolkit_commit": toolkit or "unknown",
+        # The test environments' uv overrides: what the suite ran with, not a requirement of
+        # this wheel (its METADATA keeps upstream's pins).
+        "test_overrides": load_overrides(project.root).record(),
+    }
+
+
+def shipped_changes(wheel: Path, changes: dict[str, str]) -> list[str]:
+    """The changed paths that belong in the wheel: files it ships, or new files in its packages.
+
+    Changes elsewhere in the sdist (tests/, docs/) do not ship and are only recorded.
+    """
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+    packages = {name.split("/", 1)[0] for name in names if "/" in name}
+    shipped = [
+        p for p, s in changes.items() if p in names or (s == "A" and p.split("/")[0] in packages)
+    ]
+    deleted = [p for p in shipped if changes[p] == "D"]
+    if deleted:
+        raise ForkKitError(
+            f"the series deletes shipped file(s) {', '.join(deleted)}; not supported"
+        )
+    return sorted(shipped)
+
+
+def describe(wheel: Path) -> str:
+    return f"{wheel} sha256 {sha256_of(wheel)}"
+
+
+def parse_platform(value: str) -> str:
+    """Accept a bare platform tag or a full tag triple (py3-none-manylinux_2_28_x86_64)."""
+    return next(iter(parse_tag(value))).platform if value.count("-") == 2 else value
+
+
 def upstream_wheels(pin: Pin, platforms: list[str]) -> list[IndexFile]:
     """The release's wheels to patch: its pure wheel, else one per asked-for platform."""
     wheels = [f for f in list_files(pin.project) if _is_release_wheel(f, pin) and not f.yanked]
@@ -78,88 +163,3 @@ def changed_files(checkout: Path, pin: Pin) -> dict[str, str]:
 
 def show(checkout: Path, revision: str, path: str) -> bytes:
     return gitutil.run_bytes(checkout, "show", f"{revision}:{path}")
-
-
-def build(project: Project, platforms: list[str] | None = None) -> list[Path]:
-    checkout = apply(project).checkout  # refuses a checkout that does not match pin + series
-    pin = load_pin(project.pin_file)
-    series = load_series(project.series_file)
-    release = load_release(project.release_file)
-    complaint = stale_revision(release, series)
-    if complaint:
-        raise ForkKitError(complaint)
-    changes = changed_files(checkout, pin)
-    built = []
-    for file in upstream_wheels(pin, platforms or []):
-        wheel = download_verified(file, file.sha256, project.cache_dir)
-        shipped = shipped_changes(wheel, changes)
-        modified = [path for path in shipped if changes[path] == "M"]
-        built.append(
-            build_patched_wheel(
-                wheel,
-                replacements={p: show(checkout, PATCHED_BRANCH, p) for p in modified},
-                local_version=release.local_version(),
-                provenance=provenance(project, pin, series, file, changes, shipped),
-                out_dir=project.dist_dir,
-                expected_originals={p: show(checkout, pin.upstream_tag, p) for p in modified},
-                added={p: show(checkout, PATCHED_BRANCH, p) for p in shipped if changes[p] == "A"},
-            )
-        )
-    return built
-
-
-def shipped_changes(wheel: Path, changes: dict[str, str]) -> list[str]:
-    """The changed paths that belong in the wheel: files it ships, or new files in its packages.
-
-    Changes elsewhere in the sdist (tests/, docs/) do not ship and are only recorded.
-    """
-    with zipfile.ZipFile(wheel) as archive:
-        names = set(archive.namelist())
-    packages = {name.split("/", 1)[0] for name in names if "/" in name}
-    shipped = [
-        p for p, s in changes.items() if p in names or (s == "A" and p.split("/")[0] in packages)
-    ]
-    deleted = [p for p in shipped if changes[p] == "D"]
-    if deleted:
-        raise ForkKitError(
-            f"the series deletes shipped file(s) {', '.join(deleted)}; not supported"
-        )
-    return sorted(shipped)
-
-
-def provenance(
-    project: Project,
-    pin: Pin,
-    series: Series,
-    wheel: IndexFile,
-    changes: dict[str, str],
-    shipped: list[str],
-) -> dict[str, object]:
-    toolkit = gitutil.rev(project.root, "HEAD") if (project.root / ".git").exists() else None
-    return {
-        "upstream": {
-            "project": pin.project,
-            "version": pin.version,
-            "source": pin.source,
-            "sdist": pin.artifact,
-            "sdist_sha256": pin.sha256,
-            "wheel": wheel.filename,
-            "wheel_sha256": wheel.sha256,
-        },
-        "patches": [{"name": p.name, "sha256": sha256_of(p)} for p in series.paths()],
-        "patched_files": shipped,
-        "not_shipped": sorted(p for p in changes if p not in shipped),
-        "toolkit_commit": toolkit or "unknown",
-        # The test environments' uv overrides: what the suite ran with, not a requirement of
-        # this wheel (its METADATA keeps upstream's pins).
-        "test_overrides": load_overrides(project.root).record(),
-    }
-
-
-def describe(wheel: Path) -> str:
-    return f"{wheel} sha256 {sha256_of(wheel)}"
-
-
-def parse_platform(value: str) -> str:
-    """Accept a bare platform tag or a full tag triple (py3-none-manylinux_2_28_x86_64)."""
-    return next(iter(parse_tag(value))).platform if value.count("-") == 2 else value

@@ -28,6 +28,102 @@ from forkkit.series import Series, load_series
 from forkkit.versions import choose_target, newer_versions, tag_for
 
 
+def rebase(
+    project: Project, target: str, through: bool = False, pre: bool = False, record: bool = False
+) -> RebaseReport:
+    if rebasing(project.checkout_dir):
+        raise ForkKitError(
+            "a rebase is already in progress; finish it with `nox -s rebase -- --continue` "
+            "or undo it with `nox -s rebase -- --abort`"
+        )
+    checkout = apply(project).checkout
+    pin = load_pin(project.pin_file)
+    overrides = load_overrides(project.root)
+    versions = target_versions(pin, target, through, pre, overrides)
+    report = RebaseReport(pin.project, pin.version, versions[-1])
+    report.overrides = overrides.requirements()
+    if record:
+        report.recorded_to = f"docs/rebases/{pin.version}-to-{versions[-1]}.md"
+    saved = _snapshot(project, checkout)
+    store_saved(checkout, saved)
+    for version in versions:
+        new = pin_for(pin, version)
+        step = rebase_step(project, checkout, pin, new, load_series(project.series_file))
+        report.steps.append(step)
+        saved.tags.append(new.upstream_tag)
+        if step.conflict:
+            saved.new_pin_text = dump_pin(new)
+            store_saved(checkout, saved)
+            report.result, report.next_steps = "conflict", conflict_steps(checkout, step, new)
+            write_report(project.root, report)
+            raise ForkKitError(conflict_line(checkout, step))
+        store_saved(checkout, saved)
+        settle(project, checkout, new)
+        pin = new
+    clear_saved(checkout)
+    report.result = "rebased"
+    write_report(project.root, report)
+    return report
+
+
+def rebase_step(project: Project, checkout: Path, old: Pin, new: Pin, series: Series) -> StepReport:
+    step = StepReport(old.version, new.version)
+    import_on_top(checkout, project, old, new)
+    gitutil.run(checkout, "checkout", "--quiet", "-B", PATCHED_BRANCH, new.upstream_tag)
+    for position, patch in enumerate(series.paths()):
+        outcome = place_patch(checkout, patch, old.upstream_tag, new)
+        step.outcomes.append(outcome)
+        if outcome.status == "conflict":
+            step.conflict = True
+            rest = series.paths()[position + 1 :]
+            queue_rest(checkout, patch, rest)
+            step.outcomes += [PatchOutcome(p.name, "not-reached", "queued in git am") for p in rest]
+            break
+    return step
+
+
+def settle(project: Project, checkout: Path, new: Pin) -> None:
+    """After every patch is placed: move the pin, re-export the series, restart the revision."""
+    project.pin_file.write_text(dump_pin(new))
+    write_series_from_checkout(project)
+    bump(project.release_file, load_series(project.series_file), reset=True)
+
+
+def conflict_line(checkout: Path, step: StepReport) -> str:
+    outcome = next(o for o in step.outcomes if o.status == "conflict")
+    return (
+        f"rebase onto {step.to_version} stopped: {outcome.patch} conflicts ({outcome.detail}); "
+        f"report in .work/rebase/report.md; resolve in {checkout} and `git add` the files, "
+        f"then `nox -s rebase -- --continue` (or `nox -s rebase -- --abort`)"
+    )
+
+
+def conflict_steps(checkout: Path, step: StepReport, new: Pin) -> list[str]:
+    outcome = next(o for o in step.outcomes if o.status == "conflict")
+    return [
+        f"In `{checkout}`, port `{outcome.patch}` to {new.project} {new.version}: "
+        f"resolve the conflict markers ({outcome.detail}) and `git add` the files.",
+        f"If upstream made the patch obsolete: `nox -s drop -- {outcome.patch}` instead.",
+        f"`nox -s rebase -- --continue`: runs `git am --continue` (the queued patches follow; "
+        f"port and rerun on another stop), moves the pin to {new.version}, re-exports patches/, "
+        f"restarts the release revision and tests the new wheel.",
+        "Commit `upstream/` and `patches/`.",
+        "To give up instead: `nox -s rebase -- --abort` restores everything as before.",
+    ]
+
+
+def _snapshot(project: Project, checkout: Path) -> Saved:
+    files = sorted(p for p in project.patches_dir.iterdir() if p.is_file())
+    patches = {p.name: p.read_bytes().decode() for p in files}  # bytes: CRLF lines survive
+    return Saved(
+        head=gitutil.rev(checkout, "HEAD") or "",
+        pin_text=project.pin_file.read_text(),
+        release_text=project.release_file.read_text(),
+        patches=patches,
+        tags=[],
+    )
+
+
 def target_versions(
     pin: Pin, target: str, through: bool, pre: bool, overrides: Overrides | None = None
 ) -> list[str]:
@@ -137,99 +233,3 @@ def _released_by(applied_upstream: str, version: str) -> bool:
         return Version(applied_upstream) <= Version(version)
     except InvalidVersion:
         return False
-
-
-def rebase_step(project: Project, checkout: Path, old: Pin, new: Pin, series: Series) -> StepReport:
-    step = StepReport(old.version, new.version)
-    import_on_top(checkout, project, old, new)
-    gitutil.run(checkout, "checkout", "--quiet", "-B", PATCHED_BRANCH, new.upstream_tag)
-    for position, patch in enumerate(series.paths()):
-        outcome = place_patch(checkout, patch, old.upstream_tag, new)
-        step.outcomes.append(outcome)
-        if outcome.status == "conflict":
-            step.conflict = True
-            rest = series.paths()[position + 1 :]
-            queue_rest(checkout, patch, rest)
-            step.outcomes += [PatchOutcome(p.name, "not-reached", "queued in git am") for p in rest]
-            break
-    return step
-
-
-def rebase(
-    project: Project, target: str, through: bool = False, pre: bool = False, record: bool = False
-) -> RebaseReport:
-    if rebasing(project.checkout_dir):
-        raise ForkKitError(
-            "a rebase is already in progress; finish it with `nox -s rebase -- --continue` "
-            "or undo it with `nox -s rebase -- --abort`"
-        )
-    checkout = apply(project).checkout
-    pin = load_pin(project.pin_file)
-    overrides = load_overrides(project.root)
-    versions = target_versions(pin, target, through, pre, overrides)
-    report = RebaseReport(pin.project, pin.version, versions[-1])
-    report.overrides = overrides.requirements()
-    if record:
-        report.recorded_to = f"docs/rebases/{pin.version}-to-{versions[-1]}.md"
-    saved = _snapshot(project, checkout)
-    store_saved(checkout, saved)
-    for version in versions:
-        new = pin_for(pin, version)
-        step = rebase_step(project, checkout, pin, new, load_series(project.series_file))
-        report.steps.append(step)
-        saved.tags.append(new.upstream_tag)
-        if step.conflict:
-            saved.new_pin_text = dump_pin(new)
-            store_saved(checkout, saved)
-            report.result, report.next_steps = "conflict", conflict_steps(checkout, step, new)
-            write_report(project.root, report)
-            raise ForkKitError(conflict_line(checkout, step))
-        store_saved(checkout, saved)
-        settle(project, checkout, new)
-        pin = new
-    clear_saved(checkout)
-    report.result = "rebased"
-    write_report(project.root, report)
-    return report
-
-
-def _snapshot(project: Project, checkout: Path) -> Saved:
-    files = sorted(p for p in project.patches_dir.iterdir() if p.is_file())
-    patches = {p.name: p.read_bytes().decode() for p in files}  # bytes: CRLF lines survive
-    return Saved(
-        head=gitutil.rev(checkout, "HEAD") or "",
-        pin_text=project.pin_file.read_text(),
-        release_text=project.release_file.read_text(),
-        patches=patches,
-        tags=[],
-    )
-
-
-def settle(project: Project, checkout: Path, new: Pin) -> None:
-    """After every patch is placed: move the pin, re-export the series, restart the revision."""
-    project.pin_file.write_text(dump_pin(new))
-    write_series_from_checkout(project)
-    bump(project.release_file, load_series(project.series_file), reset=True)
-
-
-def conflict_line(checkout: Path, step: StepReport) -> str:
-    outcome = next(o for o in step.outcomes if o.status == "conflict")
-    return (
-        f"rebase onto {step.to_version} stopped: {outcome.patch} conflicts ({outcome.detail}); "
-        f"report in .work/rebase/report.md; resolve in {checkout} and `git add` the files, "
-        f"then `nox -s rebase -- --continue` (or `nox -s rebase -- --abort`)"
-    )
-
-
-def conflict_steps(checkout: Path, step: StepReport, new: Pin) -> list[str]:
-    outcome = next(o for o in step.outcomes if o.status == "conflict")
-    return [
-        f"In `{checkout}`, port `{outcome.patch}` to {new.project} {new.version}: "
-        f"resolve the conflict markers ({outcome.detail}) and `git add` the files.",
-        f"If upstream made the patch obsolete: `nox -s drop -- {outcome.patch}` instead.",
-        f"`nox -s rebase -- --continue`: runs `git am --continue` (the queued patches follow; "
-        f"port and rerun on another stop), moves the pin to {new.version}, re-exports patches/, "
-        f"restarts the release revision and tests the new wheel.",
-        "Commit `upstream/` and `patches/`.",
-        "To give up instead: `nox -s rebase -- --abort` restores everything as before.",
-    ]
