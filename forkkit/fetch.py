@@ -18,28 +18,14 @@ from forkkit.pin import Pin
 CHUNK = 1 << 20
 
 
-def artifact_path(cache_dir: Path, sha256: str, filename: str) -> Path:
-    return cache_dir / "artifacts" / sha256[:2] / sha256 / filename
-
-
-def cached_artifact(cache_dir: Path, sha256: str, filename: str) -> Path | None:
-    """The cached file, if present and intact; a damaged copy is removed so it is fetched again.
-
-    Call it holding the artifact's lock, so it never removes a copy another run just placed.
-    """
-    path = artifact_path(cache_dir, sha256, filename)
-    if not path.is_file():
-        return None
-    actual = sha256_of(path)
-    if actual == sha256:
-        return path
-    path.unlink(missing_ok=True)
-    print(f"note: removed a damaged cached {filename} (sha256 {actual}); fetching it again")
-    return None
-
-
-def _artifact_lock(cache_dir: Path, sha256: str, filename: str) -> Path:
-    return artifact_path(cache_dir, sha256, filename).parent / ".lock"
+def fetch_sdist(pin: Pin, cache_dir: Path) -> Path:
+    if pin.artifact and artifact_path(cache_dir, pin.sha256, pin.artifact).exists():
+        with file_lock(_artifact_lock(cache_dir, pin.sha256, pin.artifact)):
+            cached = cached_artifact(cache_dir, pin.sha256, pin.artifact)
+        if cached:
+            return cached
+    file = find_sdist(pin.project, pin.version)
+    return download_verified(file, pin.sha256, cache_dir)
 
 
 def download_verified(file: IndexFile, expected_sha256: str, cache_dir: Path) -> Path:
@@ -64,6 +50,30 @@ def download_verified(file: IndexFile, expected_sha256: str, cache_dir: Path) ->
     return target
 
 
+def cached_artifact(cache_dir: Path, sha256: str, filename: str) -> Path | None:
+    """The cached file, if present and intact; a damaged copy is removed so it is fetched again.
+
+    Call it holding the artifact's lock, so it never removes a copy another run just placed.
+    """
+    path = artifact_path(cache_dir, sha256, filename)
+    if not path.is_file():
+        return None
+    actual = sha256_of(path)
+    if actual == sha256:
+        return path
+    path.unlink(missing_ok=True)
+    print(f"note: removed a damaged cached {filename} (sha256 {actual}); fetching it again")
+    return None
+
+
+def artifact_path(cache_dir: Path, sha256: str, filename: str) -> Path:
+    return cache_dir / "artifacts" / sha256[:2] / sha256 / filename
+
+
+def _artifact_lock(cache_dir: Path, sha256: str, filename: str) -> Path:
+    return artifact_path(cache_dir, sha256, filename).parent / ".lock"
+
+
 def _download_to(url: str, target: Path, expected_sha256: str) -> str:
     """Stream url next to target and return its sha256; only a matching download becomes target."""
     digest = hashlib.sha256()
@@ -83,16 +93,6 @@ def _download_to(url: str, target: Path, expected_sha256: str) -> str:
         raise ForkKitError(f"download of {redact(url)} failed: {detail}") from None
     finally:
         temp.unlink(missing_ok=True)
-
-
-def fetch_sdist(pin: Pin, cache_dir: Path) -> Path:
-    if pin.artifact and artifact_path(cache_dir, pin.sha256, pin.artifact).exists():
-        with file_lock(_artifact_lock(cache_dir, pin.sha256, pin.artifact)):
-            cached = cached_artifact(cache_dir, pin.sha256, pin.artifact)
-        if cached:
-            return cached
-    file = find_sdist(pin.project, pin.version)
-    return download_verified(file, pin.sha256, cache_dir)
 
 
 def extract_sdist(archive: Path, dest: Path) -> Path:

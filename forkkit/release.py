@@ -36,12 +36,22 @@ class Release:
         return f"{self.label}.{self.revision}"
 
 
-def patches_digest(series: Series) -> str:
-    """Digest of the patch contents in order (not of the pin: a rebase re-cuts revision 1)."""
-    digest = hashlib.sha256()
-    for path in series.paths():
-        digest.update(sha256_of(path).encode() + b"\n")
-    return digest.hexdigest()
+def bump(path: Path, series: Series, reset: bool = False) -> Release:
+    release = load_release(path)
+    revision = 1 if reset else release.revision + 1
+    bumped = replace(release, revision=revision, series_sha256=patches_digest(series))
+    save_release(bumped, path)
+    return bumped
+
+
+def stale_revision(release: Release, series: Series) -> str | None:
+    """A one-line complaint when the series moved but the revision did not."""
+    if release.series_sha256 == patches_digest(series):
+        return None
+    return (
+        f"the series changed but release revision {release.revision} did not move; "
+        f"run `nox -s bump` and commit patches/release.toml"
+    )
 
 
 def load_release(path: Path) -> Release:
@@ -65,19 +75,9 @@ def save_release(release: Release, path: Path) -> None:
     )
 
 
-def stale_revision(release: Release, series: Series) -> str | None:
-    """A one-line complaint when the series moved but the revision did not."""
-    if release.series_sha256 == patches_digest(series):
-        return None
-    return (
-        f"the series changed but release revision {release.revision} did not move; "
-        f"run `nox -s bump` and commit patches/release.toml"
-    )
-
-
-def bump(path: Path, series: Series, reset: bool = False) -> Release:
-    release = load_release(path)
-    revision = 1 if reset else release.revision + 1
-    bumped = replace(release, revision=revision, series_sha256=patches_digest(series))
-    save_release(bumped, path)
-    return bumped
+def patches_digest(series: Series) -> str:
+    """Digest of the patch contents in order (not of the pin: a rebase re-cuts revision 1)."""
+    digest = hashlib.sha256()
+    for path in series.paths():
+        digest.update(sha256_of(path).encode() + b"\n")
+    return digest.hexdigest()
