@@ -11,7 +11,7 @@ from pathlib import Path
 
 from packaging.version import InvalidVersion, Version
 
-from forkkit import gitutil
+from forkkit import eol, gitutil
 from forkkit.apply import apply, failing_hunks
 from forkkit.checkout import PATCHED_BRANCH, ensure_pristine
 from forkkit.errors import ForkKitError
@@ -76,7 +76,10 @@ def rebase_step(project: Project, checkout: Path, old: Pin, new: Pin, series: Se
         if outcome.status == "conflict":
             step.conflict = True
             rest = series.paths()[position + 1 :]
-            queue_rest(checkout, patch, rest)
+            carried = [eol.carry(checkout, p, old.upstream_tag, new.upstream_tag)[0] for p in rest]
+            queue_rest(
+                checkout, eol.carry(checkout, patch, old.upstream_tag, new.upstream_tag)[0], carried
+            )
             step.outcomes += [PatchOutcome(p.name, "not-reached", "queued in git am") for p in rest]
             break
     return step
@@ -174,7 +177,18 @@ def _source_line(pin: Pin) -> str:
 
 
 def place_patch(checkout: Path, patch: Path, old_tag: str, new: Pin) -> PatchOutcome:
-    """Apply one patch on HEAD and say how it went; a conflict leaves `git am` stopped."""
+    """Apply one patch on HEAD and say how it went; a conflict leaves `git am` stopped.
+
+    A file upstream switched between LF and CRLF is not a conflict: the patch follows it.
+    """
+    carried, note = eol.carry(checkout, patch, old_tag, new.upstream_tag)
+    outcome = _place(checkout, carried, old_tag, new)
+    if note:
+        outcome.detail = f"{outcome.detail}; {note}" if outcome.detail else note
+    return outcome
+
+
+def _place(checkout: Path, patch: Path, old_tag: str, new: Pin) -> PatchOutcome:
     applied_upstream = read_patch(patch).dep3.get("Applied-Upstream", "")
     if _released_by(applied_upstream, new.version):
         return PatchOutcome(patch.name, "already-upstream", f"Applied-Upstream: {applied_upstream}")

@@ -209,12 +209,3 @@ def test_unknown_target_is_one_line(project: Project, index: FakeIndex) -> None:
     publish(index, "1.1", HEADERS)
     with pytest.raises(ForkKitError, match=r"7\.0 is not a release newer than 1\.0"):
         rebase(project, "7.0")
-
-
-def test_line_ending_switch_is_named_in_the_conflict(project: Project, index: FakeIndex) -> None:
-    author(project)
-    publish(index, "1.1", HEADERS.replace("\n", "\r\n"))
-    with pytest.raises(
-        ForkKitError, match=r"upstream changed the line endings of demo/headers\.py"
-    ):
-        rebase(project, "1.1")
