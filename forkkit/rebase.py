@@ -6,12 +6,12 @@ merges against a real base. Nothing in patches/ or the pin moves until every pat
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 from packaging.version import InvalidVersion, Version
 
-from forkkit import eol, gitutil
+from forkkit import eol, gitutil, rangediff
 from forkkit.apply import apply, failing_hunks
 from forkkit.checkout import PATCHED_BRANCH, ensure_pristine
 from forkkit.errors import ForkKitError
@@ -48,6 +48,7 @@ def rebase(
     store_saved(checkout, saved)
     for version in versions:
         new = pin_for(pin, version)
+        saved.step_base, saved.step_head = pin.upstream_tag, gitutil.rev(checkout, "HEAD") or ""
         step = rebase_step(project, checkout, pin, new, load_series(project.series_file))
         report.steps.append(step)
         saved.tags.append(new.upstream_tag)
@@ -59,6 +60,7 @@ def rebase(
             raise ForkKitError(conflict_line(checkout, step))
         store_saved(checkout, saved)
         settle(project, checkout, new)
+        describe_changes(checkout, step, saved.step_range(), new.upstream_tag)
         pin = new
     clear_saved(checkout)
     report.result = "rebased"
@@ -125,6 +127,13 @@ def _snapshot(project: Project, checkout: Path) -> Saved:
         patches=patches,
         tags=[],
     )
+
+
+def describe_changes(checkout: Path, step: StepReport, old: tuple[str, str], new_tag: str) -> None:
+    """The step's range-diff and the patches whose size changed, old series against new."""
+    new = (new_tag, gitutil.rev(checkout, "HEAD") or "")
+    step.range_diff = rangediff.range_diff(checkout, old, new)
+    step.sizes = [asdict(size) for size in rangediff.sizes(checkout, old, new)]
 
 
 def target_versions(

@@ -26,6 +26,11 @@ class Saved:
     patches: dict[str, str]
     tags: list[str]
     new_pin_text: str = ""  # the pin of the step a human is finishing by hand
+    step_base: str = ""  # that step's old series, base..head, for its range-diff
+    step_head: str = ""
+
+    def step_range(self) -> tuple[str, str]:
+        return self.step_base, self.step_head
 
 
 def state_path(checkout: Path) -> Path:

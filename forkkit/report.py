@@ -34,6 +34,8 @@ class StepReport:
     to_version: str
     outcomes: list[PatchOutcome] = field(default_factory=list)
     conflict: bool = False
+    range_diff: str | None = None  # None: not computed yet (the step stopped at a conflict)
+    sizes: list[dict[str, object]] = field(default_factory=list)  # patches whose size changed
 
 
 @dataclass
@@ -86,6 +88,8 @@ def load_report(root: Path) -> RebaseReport | None:
                 s["to_version"],
                 [PatchOutcome(**o) for o in s["outcomes"]],
                 s["conflict"],
+                s.get("range_diff"),
+                s.get("sizes", []),
             )
             for s in data.pop("steps")
         ]
@@ -110,6 +114,7 @@ def to_markdown(report: RebaseReport) -> str:
         for outcome in step.outcomes:
             detail = outcome.detail.replace("|", "\\|")
             lines.append(f"| `{outcome.patch}` | {STATUS_WORDS[outcome.status]} | {detail} |")
+        lines += range_diff_section(step)
     if report.notes:
         lines += ["", "## Notes", ""]
         lines += [f"- {note}" for note in report.notes]
@@ -117,3 +122,32 @@ def to_markdown(report: RebaseReport) -> str:
         lines += ["", "## Next steps", ""]
         lines += [f"{n}. {text}" for n, text in enumerate(report.next_steps, 1)]
     return "\n".join(lines) + "\n"
+
+
+def range_diff_section(step: StepReport) -> list[str]:
+    lines = [
+        "",
+        f"### Range-diff: the {step.from_version} series against the {step.to_version} series",
+    ]
+    lines += [
+        "",
+        "`git range-diff` of the old and the new patch commits; identical pairs left out.",
+        "",
+    ]
+    if step.range_diff is None:
+        return [
+            *lines,
+            "Not yet: the step stopped at a conflict; `nox -s rebase -- --continue` fills it in.",
+        ]
+    if not step.range_diff:
+        lines.append("Empty: every patch carried over unchanged (hunk offsets aside).")
+    else:
+        lines += ["```diff", step.range_diff, "```"]
+    for size in step.sizes:
+        before, after = int(str(size["before"])), int(str(size["after"]))
+        verb = "shrank" if after < before else "grew"
+        lines.append(
+            f"- `{size['subject']}`: {before} → {after} changed lines "
+            f"({verb} by {abs(before - after)})"
+        )
+    return lines

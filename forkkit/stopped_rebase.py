@@ -15,7 +15,9 @@ from forkkit.apply import apply
 from forkkit.checkout import PATCHED_BRANCH
 from forkkit.errors import ForkKitError
 from forkkit.export import write_series_from_checkout
+from forkkit.pin import load_pin
 from forkkit.project import Project
+from forkkit.rebase import describe_changes
 from forkkit.rebase_state import Saved, clear_saved, load_saved
 from forkkit.release import bump
 from forkkit.report import RebaseReport, load_report, write_report
@@ -32,7 +34,7 @@ def continue_rebase(project: Project) -> RebaseReport | None:
     project.pin_file.write_text(saved.new_pin_text)
     write_series_from_checkout(project)
     bump(project.release_file, load_series(project.series_file), reset=True)
-    report = _mark_ported(project)
+    report = _mark_ported(project, saved)
     clear_saved(checkout)
     return report
 
@@ -74,7 +76,7 @@ def _am_continue(checkout: Path) -> None:
         )
 
 
-def _mark_ported(project: Project) -> RebaseReport | None:
+def _mark_ported(project: Project, saved: Saved) -> RebaseReport | None:
     report = load_report(project.root)
     if report is None or report.result != "conflict":
         return report
@@ -82,6 +84,9 @@ def _mark_ported(project: Project) -> RebaseReport | None:
     for outcome in report.steps[-1].outcomes:
         outcome.status = renamed.get(outcome.status, outcome.status)
     report.steps[-1].conflict = False
+    if saved.step_head:  # the range-diff of the step the human finished
+        new_tag = load_pin(project.pin_file).upstream_tag
+        describe_changes(project.checkout_dir, report.steps[-1], saved.step_range(), new_tag)
     report.result, report.next_steps = "rebased", []
     write_report(project.root, report)
     return report
