@@ -16,6 +16,7 @@ from forkkit import gitutil
 
 LF, CRLF = "LF", "CRLF"
 _DIFF = re.compile(rb"^diff --git a/(.+) b/(.+)$")
+_INDEX = re.compile(rb"^index ([0-9a-f]+)\.\.([0-9a-f]+)(.*\n?)$", re.DOTALL)
 _HUNK = re.compile(rb"^@@ -\d+(?:,(\d+))? \+\d+(?:,(\d+))? @@")
 
 
@@ -33,9 +34,10 @@ def carry(checkout: Path, patch: Path, old_tag: str, new_tag: str) -> tuple[Path
     }
     if not switched:
         return patch, ""
+    to_crlf = {path: change.endswith(CRLF) for path, change in switched.items()}
     converted = gitutil.git_dir(checkout) / "forkkit-eol" / patch.name
     converted.parent.mkdir(exist_ok=True)
-    converted.write_bytes(convert(data, {p: c.endswith(CRLF) for p, c in switched.items()}))
+    converted.write_bytes(with_converted_blobs(checkout, convert(data, to_crlf), to_crlf))
     notes = ", ".join(f"{path} {change}" for path, change in sorted(switched.items()))
     return converted, f"line endings followed upstream: {notes}"
 
@@ -99,6 +101,41 @@ def convert(patch: bytes, to_crlf: dict[str, bool]) -> bytes:
             new_left = int(hunk.group(2) or b"1")
         out.append(line)
     return b"".join(out)
+
+
+def with_converted_blobs(checkout: Path, patch: bytes, to_crlf: dict[str, bool]) -> bytes:
+    """Point the `index` lines of the converted files at converted copies of their blobs.
+
+    `git am --3way` rebuilds the file the patch was made against from the preimage blob. Stored
+    in the new endings, that base matches the converted hunks, so the 3-way merge still works
+    when the release also changed the patch's context.
+    """
+    out = []
+    target: bool | None = None
+    for line in patch.splitlines(keepends=True):
+        diff = _DIFF.match(line.rstrip(b"\r\n"))
+        if diff:
+            target = to_crlf.get(diff.group(2).decode())
+        index = _INDEX.match(line)
+        if index and target is not None:
+            old, new = (
+                _converted_blob(checkout, sha.decode(), target) for sha in index.group(1, 2)
+            )
+            line = b"index " + old.encode() + b".." + new.encode() + index.group(3)
+        out.append(line)
+    return b"".join(out)
+
+
+def _converted_blob(checkout: Path, sha: str, crlf: bool) -> str:
+    """The id of blob sha with its line endings converted (written to the object store)."""
+    status, _, _ = gitutil.run_unchecked(checkout, "cat-file", "-e", f"{sha}^{{blob}}")
+    if status != 0:
+        return sha  # not in this repository (an abbreviated or foreign id): leave it
+    text = gitutil.run_bytes(checkout, "cat-file", "blob", sha).replace(b"\r\n", b"\n")
+    blob = text.replace(b"\n", b"\r\n") if crlf else text
+    scratch = gitutil.git_dir(checkout) / "forkkit-eol" / "blob"
+    scratch.write_bytes(blob)
+    return gitutil.run(checkout, "hash-object", "-w", "--no-filters", str(scratch)).strip()
 
 
 def _with_ending(line: bytes, crlf: bool) -> bytes:

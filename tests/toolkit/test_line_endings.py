@@ -122,3 +122,22 @@ def test_convert_walks_hunks_by_their_counts() -> None:
     assert b" a\r\n--- \r\n+++ \r\n" in converted  # content lines that look like headers
     assert b"-b\n+c\n-- \n2.43.0\n" in converted  # another file, and the signature, untouched
     assert convert(converted, {"f.py": False}) == patch
+
+
+def test_a_switch_with_a_moved_context_still_merges_three_way(
+    patched: Project, index: FakeIndex, tmp_path: Path, switch: tuple[bool, bool]
+) -> None:
+    """The shape of 1.82.0: new endings, and upstream also rewrote lines around the patch."""
+    new_crlf = switch[1]
+    content = files("1.2", new_crlf)
+    eol = "\r\n" if new_crlf else "\n"
+    content["demo/headers.py"] = content["demo/headers.py"].replace(
+        f"line 3{eol}", f"line 3 reworded{eol}"
+    )
+    index.publish("demo", "1.2", make_sdist("demo", "1.2", content))
+    report = rebase(patched, "1.2")
+    assert [o.status for o in report.steps[0].outcomes] == ["3-way", "clean"]
+    text = (patched.checkout_dir / "demo/headers.py").read_bytes()
+    assert f"line 3 reworded{eol}line 4{eol}line five{eol}".encode() in text
+    assert endings(text) == ("CRLF" if new_crlf else "LF")
+    assert text.count(b"\r\n") == (text.count(b"\n") if new_crlf else 0)
