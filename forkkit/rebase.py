@@ -11,7 +11,7 @@ from pathlib import Path
 
 from packaging.version import InvalidVersion, Version
 
-from forkkit import eol, gitutil, rangediff
+from forkkit import adjacent, eol, gitutil, rangediff
 from forkkit.apply import apply, failing_hunks
 from forkkit.checkout import PATCHED_BRANCH, ensure_pristine
 from forkkit.errors import ForkKitError
@@ -215,6 +215,16 @@ def _place(checkout: Path, patch: Path, old_tag: str, new: Pin) -> PatchOutcome:
     if "Patch already applied" in err or "No changes" in err:
         gitutil.run(checkout, "am", "--skip")
         return PatchOutcome(patch.name, "already-upstream", "3-way merge left nothing to change")
+    merged = adjacent.resolve_conflicts(checkout)
+    if merged:
+        gitutil.run(checkout, "am", "--continue")
+        files = ", ".join(merged)
+        return PatchOutcome(
+            patch.name,
+            "3-way",
+            f"merged around {hunks}; in {files} upstream and the patch edit neighbouring lines, "
+            f"which git calls a conflict: both edits kept (review the range-diff)",
+        )
     conflicts = gitutil.run(checkout, "diff", "--name-only", "--diff-filter=U").split()
     detail = f"{hunks}; conflict markers in {', '.join(conflicts) or 'no file'}"
     switched = [f for f in conflicts if _line_endings_changed(checkout, f, old_tag, new)]
