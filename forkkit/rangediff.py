@@ -26,21 +26,38 @@ class PatchSize:
 def range_diff(checkout: Path, old: tuple[str, str], new: tuple[str, str]) -> str:
     """The changed pairs of `git range-diff old_base..old_head new_base..new_head`."""
     ranges = [f"{base}..{head}" for base, head in (old, new)]
-    out = gitutil.run(checkout, "range-diff", "--no-color", *ranges)
+    # A patch that followed upstream's switch of line endings differs in every line, which
+    # range-diff would show as one patch dropped and another added. Line endings are left out
+    # of the comparison, and when the series kept its patches in order they are paired by place.
+    options = ["--no-color", "--ignore-cr-at-eol"]
+    if _subjects(checkout, *old) == _subjects(checkout, *new):
+        options.append("--creation-factor=999")
+    out = gitutil.run(checkout, "range-diff", *options, *ranges)
     return changed_pairs(out)
 
 
+def _subjects(checkout: Path, base: str, head: str) -> list[str]:
+    return [gitutil.subject(checkout, c) for c in gitutil.commits_between(checkout, base, head)]
+
+
 def changed_pairs(output: str) -> str:
-    """Drop the `=` pairs (with their bodies, which they have none of) from range-diff output."""
-    kept: list[str] = []
-    keep = False
+    """Only the pairs that changed: no `=` pair, and no `!` pair whose only change was ignored
+    (line endings), which range-diff prints without a body."""
+    blocks: list[list[str]] = []
     for line in output.splitlines():
         pair = _PAIR.match(line)
-        if pair:
-            keep = pair.group(1) != "="
-        if keep:
-            kept.append(line)
-    return "\n".join(kept).strip("\n")
+        if pair or not blocks:
+            blocks.append([line])
+        else:
+            blocks[-1].append(line)
+    kept = [
+        block
+        for block in blocks
+        if (pair := _PAIR.match(block[0])) is None
+        or pair.group(1) in "<>"
+        or (pair.group(1) == "!" and any(line.strip() for line in block[1:]))
+    ]
+    return "\n".join(line for block in kept for line in block).strip("\n")
 
 
 def sizes(checkout: Path, old: tuple[str, str], new: tuple[str, str]) -> list[PatchSize]:

@@ -85,6 +85,7 @@ def test_rebase_follows_the_new_endings_unattended(
     outcomes = report.steps[0].outcomes
     assert [o.status for o in outcomes] == ["clean", "clean"]
     assert all("line endings followed upstream: demo/headers.py" in o.detail for o in outcomes)
+    assert report.steps[0].range_diff == ""  # every line's ending changed, nothing else did
     assert load_pin(patched.pin_file).version == "1.1"
     text = (patched.checkout_dir / "demo/headers.py").read_bytes()
     assert endings(text) == ("CRLF" if new_crlf else "LF")

@@ -70,6 +70,8 @@ def test_changed_pairs_keeps_only_what_moved() -> None:
     )
     assert changed_pairs(output).splitlines() == output.splitlines()[1:]
     assert changed_pairs("1:  1111111 = 1:  2222222 same\n") == ""
+    only_line_endings = "1:  1111111 ! 1:  2222222 same but CRLF\n2:  3333333 = 2:  4444444 x\n"
+    assert changed_pairs(only_line_endings) == ""
 
 
 def test_the_daily_workflows_pull_request_body_carries_the_range_diff(
