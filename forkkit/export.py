@@ -2,6 +2,8 @@
 
 The output is normalised so that apply-then-export changes nothing: zero commit ids, no Date
 header, no version signature, full blob ids (stable, and they let `git am --3way` find a base).
+A patch keeps its file name while its subject stays; a new one is named once from its subject.
+check-patches runs the same engine with dry_run, so nothing else knows what export writes.
 """
 
 from __future__ import annotations
