@@ -17,6 +17,7 @@ nox.options.sessions = [
     "toolkit-tests",
     "apply-and-test",
     "negative-control",
+    "claude-code",
 ]
 
 _TOOLKIT_INSTALLED: set[str] = set()  # venvs that got the toolkit during this nox run
@@ -196,6 +197,48 @@ def negative_control(session: nox.Session) -> None:
     """Run the behaviour suite on unpatched upstream: passes only if the fixed rows fail there."""
     install_litellm(session, f"litellm[proxy]=={pinned_version(session)}", *BEHAVIOUR_DEPS)
     session.run("pytest", "tests/behaviour", "--negative-control", *session.posargs, env=TEST_ENV)
+    missing = claude_cli_missing(session)
+    if missing:
+        session.log(f"Claude Code CLI cases not run: {missing}")
+        return
+    env = {**TEST_ENV, "FORKKIT_CLAUDE_CLI": claude_cli(session)}
+    session.run("pytest", "tests/claude_code", "--negative-control", *session.posargs, env=env)
+
+
+def claude_cli_missing(session: nox.Session) -> str | None:
+    """Why the Claude Code CLI cannot be installed here (no node >= 18 or npm), or None."""
+    return json.loads(forkkit(session, "claude-cli", "--check", silent=True))["missing"]
+
+
+def claude_cli(session: nox.Session) -> str:
+    """The pinned Claude Code CLI's path, installed from npm into the cache on first use."""
+    return forkkit(session, "claude-cli", silent=True).strip().splitlines()[-1]
+
+
+@nox.session(name="claude-code")
+def claude_code(session: nox.Session) -> None:
+    """The real Claude Code CLI (`claude -p`, pinned, from npm) through the built wheel's proxy.
+
+    Skipped, saying why, without node >= 18 and npm. A pass is recorded like the behaviour
+    suite's (wheel, tests, requirements, CLI version); FORKKIT_RETEST=1 forces a rerun.
+    """
+    missing = claude_cli_missing(session)
+    if missing:
+        session.skip(f"Claude Code CLI cases: {missing}")
+    cli = claude_cli(session)
+    wheel = built_wheels(session)[0]
+    requirements = (f"--requirement={r}" for r in [*BEHAVIOUR_DEPS, cli])
+    suites = ("--tests=tests/claude_code", "--tests=tests/behaviour")
+    passed = ("suite-passed", str(wheel), *suites, *requirements)
+    known = json.loads(forkkit(session, *passed, silent=True))
+    if not session.posargs and not os.environ.get("FORKKIT_RETEST") and known["passed"]:
+        session.log(f"Claude Code cases already passed on {wheel.name} ({known['key'][:12]})")
+        return
+    requirement = f"litellm[proxy] @ {wheel.as_uri()}"
+    install_litellm(session, "--reinstall-package", "litellm", requirement, *BEHAVIOUR_DEPS)
+    env = {**TEST_ENV, "FORKKIT_CLAUDE_CLI": cli}
+    session.run("pytest", "tests/claude_code", *session.posargs, env=env)
+    forkkit(session, *passed, "--record", silent=True)
 
 
 @nox.session(name="toolkit-tests")

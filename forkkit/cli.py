@@ -92,7 +92,9 @@ def cmd_overrides(project: Project, args: argparse.Namespace) -> int:
 def cmd_suite_passed(project: Project, args: argparse.Namespace) -> int:
     from forkkit.testcache import has_passed, record_pass, suite_key
 
-    key = suite_key(args.wheel, project.root / "tests" / "behaviour", args.requirement)
+    suites = args.tests or [Path("tests") / "behaviour"]
+    helpers = [suite_key(args.wheel, project.root / tests, []) for tests in suites[1:]]
+    key = suite_key(args.wheel, project.root / suites[0], [*args.requirement, *helpers])
     if args.record:
         record_pass(project.root, key)
     print(json.dumps({"key": key, "passed": has_passed(project.root, key)}))
@@ -190,6 +192,16 @@ def cmd_index(project: Project, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_claude_cli(project: Project, args: argparse.Namespace) -> int:
+    from forkkit.claude_cli import install_cli, tools_missing
+
+    if args.check:
+        print(json.dumps({"missing": tools_missing()}))
+        return 0
+    print(install_cli(project))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="forkkit", description=__doc__)
     parser.add_argument("--root", type=Path, default=Path.cwd(), help="repository root")
@@ -217,6 +229,13 @@ def build_parser() -> argparse.ArgumentParser:
     suite.add_argument("wheel", type=Path)
     suite.add_argument("--requirement", action="append", default=[], help="a test requirement")
     suite.add_argument("--record", action="store_true", help="record a pass first")
+    suite.add_argument(
+        "--tests",
+        type=Path,
+        action="append",
+        default=[],
+        help="the suite's folder, then folders it uses (default: tests/behaviour)",
+    )
     versions = verbs.add_parser("versions", help="releases newer than the pin")
     versions.add_argument("--pre", action="store_true", help="include pre-releases")
     rebase_parser = verbs.add_parser("rebase", help="carry the series onto a newer release")
@@ -258,6 +277,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="let a rebuilt wheel overwrite its namesake (a local index, never a published one)",
     )
+    claude_parser = verbs.add_parser(
+        "claude-cli", help="install the pinned Claude Code CLI (cached) and print its path"
+    )
+    claude_parser.add_argument(
+        "--check", action="store_true", help="only say (JSON) what is missing to install it"
+    )
     return parser
 
 
@@ -270,6 +295,7 @@ HANDLERS: dict[str, Handler] = {
     "pin": cmd_pin,
     "overrides": cmd_overrides,
     "suite-passed": cmd_suite_passed,
+    "claude-cli": cmd_claude_cli,
     "bump": cmd_bump,
     "versions": cmd_versions,
     "rebase": cmd_rebase,

@@ -33,6 +33,8 @@ class ProxySpec:
     master_key: str | None
     server_key: str | None
     config_route: str | None = None  # path of a config pass_through_endpoints route
+    model_list: list[dict[str, Any]] = field(default_factory=list)
+    general_settings: dict[str, Any] = field(default_factory=dict)  # added to the generated ones
 
 
 @dataclass
@@ -76,7 +78,8 @@ def config_for(spec: ProxySpec, upstream: FakeAnthropic) -> dict[str, Any]:
                 "forward_headers": True,  # auth on such routes is Enterprise-only
             }
         ]
-    return {"model_list": [], "general_settings": general}
+    general.update(spec.general_settings)
+    return {"model_list": spec.model_list, "general_settings": general}
 
 
 def proxy_env(spec: ProxySpec, upstream: FakeAnthropic) -> dict[str, str]:
