@@ -12,7 +12,7 @@ from forkkit.rebase import rebase
 from forkkit.release import bump
 from forkkit.series import load_series
 from tests.toolkit.fakes import PATCH_MESSAGE, FakeIndex, commit_edit
-from tests.toolkit.test_rebase import HEADERS, author, publish, statuses
+from tests.toolkit.rebasing import HEADERS, author, publish, statuses
 
 BASE = [b"a\n", b"b\n", b"c\n", b"d\n"]
 

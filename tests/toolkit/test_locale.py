@@ -13,7 +13,7 @@ from forkkit.project import Project
 from forkkit.rebase import rebase
 from forkkit.report import report_paths
 from tests.toolkit.fakes import FakeIndex
-from tests.toolkit.test_rebase import HEADERS, author, publish, statuses
+from tests.toolkit.rebasing import HEADERS, author, publish, statuses
 
 LOCALE = "de_DE.UTF-8"
 

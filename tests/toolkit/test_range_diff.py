@@ -15,7 +15,7 @@ from forkkit.rebase import rebase
 from forkkit.report import report_paths
 from forkkit.stopped_rebase import continue_rebase
 from tests.toolkit.fakes import FakeIndex, git
-from tests.toolkit.test_rebase import HEADERS, author, publish
+from tests.toolkit.rebasing import HEADERS, author, publish
 
 ROOT = Path(__file__).resolve().parents[2]
 HEADING = "### Range-diff: the 1.0 series against the 1.1 series"
