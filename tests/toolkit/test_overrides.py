@@ -16,7 +16,12 @@ from forkkit.cli import main
 from forkkit.errors import ForkKitError
 from forkkit.overrides import OVERRIDES_PATH, load_overrides
 from forkkit.pin import Pin, save_pin
+from forkkit.project import Project
+from forkkit.rebase import rebase
+from forkkit.report import report_paths
 from forkkit.versions import NOT_AT_ALL, PLAIN, WITH_OVERRIDES, candidates, choose_target
+from tests.toolkit.fakes import FakeIndex
+from tests.toolkit.rebasing import HEADERS, author, publish
 
 OVERRIDES = """# header, not attached to any line
 
@@ -120,3 +125,14 @@ def test_versions_verb_names_the_newest_of_each_kind(
     assert f"newest release that {PLAIN}: 1.2" in out
     assert f"newest release that {WITH_OVERRIDES}: 1.4" in out
     assert f"newest release that {NOT_AT_ALL}: 1.3" in out
+
+
+def test_the_rebase_report_records_the_overrides(project: Project, index: FakeIndex) -> None:
+    (project.root / OVERRIDES_PATH).write_text(OVERRIDES)
+    author(project)
+    publish(index, "1.1", HEADERS)
+    report = rebase(project, "1.1")
+    assert report.overrides == ["demo-extras==1.0"]
+    markdown = report_paths(project.root)[0].read_text()
+    assert "## Test environment overrides (upstream/overrides.txt)" in markdown
+    assert "- `demo-extras==1.0`" in markdown
