@@ -106,6 +106,9 @@ UPSTREAM_LETS_ANTHROPIC_ANSWER_401 = ("1.84.0", "1.106.2")
 UPSTREAM_STRIPS_CALLER_SECRET_ON_ANTHROPIC = ("1.106.2", None)
 # ... and from then on lets a configured server key replace the client's own OAuth token.
 UPSTREAM_KEEPS_CLIENT_AUTHORIZATION = (None, "1.106.2")
+# 1.110.2 forwards the caller's metadata.user_id to Anthropic by itself (upstream's
+# _anthropic_user_id_to_forward, whose source first ships in 1.109.0; 1.108.14 lacks it).
+UPSTREAM_FORWARDS_ANTHROPIC_USER_ID = ("1.110.2", None)
 
 # The server-sent events of one streamed Anthropic message, in order (as the fake upstream sends).
 ALL_EVENTS = [
