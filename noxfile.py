@@ -138,17 +138,19 @@ def index(session: nox.Session) -> None:
     add_to_index(session, *session.posargs)
 
 
-def add_to_index(session: nox.Session, *args: str) -> None:
-    wheels = [str(wheel) for wheel in built_wheels(session)]
-    forkkit(session, "index", *wheels, *args)
+def add_to_index(session: nox.Session, *args: str) -> list[Path]:
+    wheels = built_wheels(session)
+    forkkit(session, "index", *(str(wheel) for wheel in wheels), *args)
+    return wheels
 
 
 @nox.session(name="install-from-index")
 def install_from_index(session: nox.Session) -> None:
     """Index the wheel, serve dist/simple, install it from there with pip and uv, proxy once."""
-    add_to_index(session, "--replace")  # the wheel just built is the one to try
+    wheel = add_to_index(session, "--replace")[0]  # the wheel just built is the one to try
     session.install("pytest>=8", "pytest-asyncio>=0.23", "pytest-timeout>=2", "httpx>=0.27")
-    session.run("pytest", "tests/install", *session.posargs, env=TEST_ENV)
+    env = {**TEST_ENV, "FORKKIT_INDEXED_WHEEL": wheel.name}
+    session.run("pytest", "tests/install", *session.posargs, env=env)
 
 
 @nox.session(name="apply-and-test")

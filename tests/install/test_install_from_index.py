@@ -34,12 +34,14 @@ INSTALL_TIMEOUT_S = 900
 STARTUP_TIMEOUT_S = 300.0
 
 
-def fork_version() -> str:
-    listing = INDEX_DIR / "litellm" / "index.json"
-    if not listing.is_file():
-        pytest.skip(f"no index at {INDEX_DIR}; `nox -s install-from-index` builds it")
-    versions = json.loads(listing.read_text())["versions"]
-    return str(max(versions, key=lambda v: int(v.rsplit(".", 1)[1])))
+def indexed_wheel() -> Path:
+    """The wheel `nox -s install-from-index` just built and indexed."""
+    name = os.environ.get("FORKKIT_INDEXED_WHEEL")
+    if not name:
+        pytest.skip("FORKKIT_INDEXED_WHEEL is not set; `nox -s install-from-index` sets it")
+    wheel = INDEX_DIR / "litellm" / name
+    assert wheel.is_file(), f"{wheel} is not in the index"
+    return wheel
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +66,10 @@ def install_commands(
         return [[sys.executable, "-m", "venv", str(venv)], pip]
     uv = find_uv_bin()
     overrides = ["--override", str(OVERRIDES)] if OVERRIDES.is_file() else []
-    install = [uv, "pip", "install", "-q", "--python", python, "--extra-index-url", index_url]
+    # --compile-bytecode, as pip does by default: otherwise the proxy's first start compiles
+    # LiteLLM's thousands of modules, minutes on a busy 2-core machine.
+    install = [uv, "pip", "install", "-q", "--compile-bytecode", "--python", python]
+    install += ["--extra-index-url", index_url]
     return [
         [uv, "venv", "-q", "--python", sys.executable, str(venv)],
         [*install, *overrides, requirement],
@@ -85,7 +90,8 @@ def installed(python: Path) -> tuple[str, dict[str, object]]:
 def test_install_from_the_served_index_and_proxy_one_request(
     tmp_path: Path, index_url: str, installer: str
 ) -> None:
-    version = fork_version()
+    wheel = indexed_wheel()
+    version = wheel.name.split("-")[1]
     venv = tmp_path / "venv"
     env = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"}
     for command in install_commands(installer, venv, index_url, f"litellm[proxy]=={version}"):
@@ -96,7 +102,7 @@ def test_install_from_the_served_index_and_proxy_one_request(
     python = venv / "bin" / "python"
     got_version, provenance = installed(python)
     assert got_version == version
-    sidecar = INDEX_DIR / "litellm" / f"{_wheel_name(version)}.FORK_PROVENANCE.json"
+    sidecar = wheel.with_name(f"{wheel.name}.FORK_PROVENANCE.json")
     assert provenance == json.loads(sidecar.read_text())
 
     upstream = start_fake_anthropic()
@@ -119,8 +125,3 @@ def test_install_from_the_served_index_and_proxy_one_request(
     assert response.status_code == 200, response.text
     assert_credentials(upstream.only_request(), None, f"Bearer {OAUTH_TOKEN}")
     assert_secret_nowhere(upstream.requests, MASTER_KEY)
-
-
-def _wheel_name(version: str) -> str:
-    (wheel,) = (INDEX_DIR / "litellm").glob(f"litellm-{version}-*.whl")
-    return wheel.name
