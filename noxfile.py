@@ -69,6 +69,7 @@ def install_litellm(session: nox.Session, *requirements: str) -> None:
     python = str(Path(session.virtualenv.location) / "bin" / "python")
     uv_install = ("python", "-m", "uv", "pip", "install", "--python", python)
     session.run(*uv_install, *overrides["uv_args"], *requirements)
+    print(forkkit(session, "check-installed", "litellm", silent=True), end="")
 
 
 def pinned_version(session: nox.Session) -> str:

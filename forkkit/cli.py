@@ -81,6 +81,13 @@ def cmd_pin(project: Project, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_check_installed(project: Project, args: argparse.Namespace) -> int:
+    from forkkit.installed import check_installed
+
+    print(check_installed(args.name))
+    return 0
+
+
 def cmd_overrides(project: Project, args: argparse.Namespace) -> int:
     from forkkit.overrides import load_overrides
 
@@ -223,6 +230,10 @@ def build_parser() -> argparse.ArgumentParser:
     build_parser_.add_argument("--json", action="store_true", help="print the wheels as JSON")
     verbs.add_parser("pin", help="the pinned release as JSON (for scripts and nox)")
     verbs.add_parser("overrides", help="the uv override arguments as JSON (for nox)")
+    installed = verbs.add_parser(
+        "check-installed", help="fail when an installed distribution differs from its wheel"
+    )
+    installed.add_argument("name")
     suite = verbs.add_parser(
         "suite-passed", help="whether the behaviour suite passed on this wheel (JSON)"
     )
@@ -295,6 +306,7 @@ HANDLERS: dict[str, Handler] = {
     "pin": cmd_pin,
     "overrides": cmd_overrides,
     "suite-passed": cmd_suite_passed,
+    "check-installed": cmd_check_installed,
     "claude-cli": cmd_claude_cli,
     "bump": cmd_bump,
     "versions": cmd_versions,
