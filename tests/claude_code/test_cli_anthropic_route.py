@@ -22,6 +22,7 @@ from tests.behaviour.constants import (
     P0003_CLIENT_CREDENTIALS,
     P0005_METADATA_USER_ID,
     SERVER_KEY,
+    UPSTREAM_FORWARDS_ANTHROPIC_USER_ID,
     UPSTREAM_KEEPS_CLIENT_AUTHORIZATION,
     UPSTREAM_LETS_ANTHROPIC_ANSWER_401,
     UPSTREAM_STRIPS_CALLER_SECRET_ON_ANTHROPIC,
@@ -132,8 +133,8 @@ def run_both(
     return direct, proxied
 
 
-# Every case compares the whole body, metadata.user_id included, which upstream drops.
-@pytest.mark.fixed_by(P0005_METADATA_USER_ID)
+# Every case compares the whole body, metadata.user_id included, which upstream dropped.
+@pytest.mark.fixed_by(P0005_METADATA_USER_ID, upstream_ok=UPSTREAM_FORWARDS_ANTHROPIC_USER_ID)
 @pytest.mark.parametrize("case", [pytest.param(c, marks=c.marks, id=c.id) for c in CASES])
 def test_claude_code_through_the_anthropic_route(
     claude_cli: Path,
