@@ -238,7 +238,9 @@ def claude_code(session: nox.Session) -> None:
         session.log(f"Claude Code cases already passed on {wheel.name} ({known['key'][:12]})")
         return
     requirement = f"litellm[proxy] @ {wheel.as_uri()}"
-    install_litellm(session, "--reinstall-package", "litellm", requirement, *BEHAVIOUR_DEPS)
+    # Bytecode now, not in each proxy's first start (PYTHONDONTWRITEBYTECODE keeps none).
+    compiled = ("--compile-bytecode", "--reinstall-package", "litellm", requirement)
+    install_litellm(session, *compiled, *BEHAVIOUR_DEPS)
     env = {**TEST_ENV, "FORKKIT_CLAUDE_CLI": cli}
     session.run("pytest", "tests/claude_code", *session.posargs, env=env)
     forkkit(session, *passed, "--record", silent=True)
