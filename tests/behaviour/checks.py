@@ -33,6 +33,25 @@ def assert_secret_nowhere(requests: Iterable[RecordedRequest], secret: str) -> N
         assert secret.encode() not in request.body, "secret forwarded in the body"
 
 
+def _squashed(text: str) -> str:
+    """Lower-cased, without whitespace, percent-decoding undone: how a key hides in plain sight."""
+    decoded = text
+    for _ in range(3):
+        decoded = unquote(decoded.replace("+", " "))
+    return "".join(decoded.split()).lower()
+
+
+def assert_key_nowhere(requests: Iterable[RecordedRequest], needles: Iterable[str]) -> None:
+    """No needle (the key, or an encoding of it) in any request's path, query or header value,
+    in any casing, whitespace or percent-encoding. Zero requests pass: a rejection leaks nothing."""
+    wanted = [_squashed(needle) for needle in needles]
+    for request in requests:
+        places = [("path", request.path), ("query", request.raw_query), *request.headers]
+        for name, value in places:
+            for needle in wanted:
+                assert needle not in _squashed(value), f"key forwarded upstream in {name!r}"
+
+
 def assert_credentials(
     request: RecordedRequest, x_api_key: str | None, authorization: str | None
 ) -> None:

@@ -18,7 +18,8 @@ P0001_X_LITELLM_API_KEY = "passthrough-never-forward-x-litellm-api-key-upstream"
 P0002_CALLER_LITELLM_KEY = "pass-through-never-forward-the-caller-s-litellm-key"
 P0003_CLIENT_CREDENTIALS = "anthropic-passthrough-forward-client-credentials"
 P0004_OAUTH_BETA = "anthropic-passthrough-send-the-oauth-beta-header"
-P0005_METADATA_USER_ID = "pass-through-forward-the-caller-s-metadata-user-id"
+P_UNIFIED_KEY = "unified-route-never-forward-the-caller-s-litellm-key"
+P_OAUTH_SCOPE = "unified-route-send-oauth-tokens-only-to-anthropic"
 
 MESSAGES_PATH = "/anthropic/v1/messages"
 CLAUDE_CODE_QUERY = "beta=true"
@@ -106,9 +107,9 @@ UPSTREAM_LETS_ANTHROPIC_ANSWER_401 = ("1.84.0", "1.106.2")
 UPSTREAM_STRIPS_CALLER_SECRET_ON_ANTHROPIC = ("1.106.2", None)
 # ... and from then on lets a configured server key replace the client's own OAuth token.
 UPSTREAM_KEEPS_CLIENT_AUTHORIZATION = (None, "1.106.2")
-# 1.110.2 forwards the caller's metadata.user_id to Anthropic by itself (upstream's
-# _anthropic_user_id_to_forward, whose source first ships in 1.109.0; 1.108.14 lacks it).
-UPSTREAM_FORWARDS_ANTHROPIC_USER_ID = ("1.110.2", None)
+# metadata.user_id: from 1.109.0 upstream forwards it to Anthropic-bound Messages URLs by
+# itself (_anthropic_user_id_to_forward), more carefully than the series did, so the series
+# dropped its patch on 1.110.2; the tests that prove it reaches Anthropic stay, unmarked.
 
 # The server-sent events of one streamed Anthropic message, in order (as the fake upstream sends).
 ALL_EVENTS = [

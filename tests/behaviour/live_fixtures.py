@@ -12,10 +12,14 @@ from .fake_upstream import start_fake_anthropic, stop_fake_anthropic
 from .live_proxy import LiveProxy, ProxySpec, start_proxy, stop_proxies, wait_until_ready
 
 CONFIG_ROUTE = "/custom-upstream"
+# general_settings.litellm_key_header_name on the main proxy: callers may log in with it too
+KEY_HEADER_NAME = "x-proxy-key"
 
 SPECS = {
     # master key + server Anthropic key, plus a config pass-through route
-    "main": ProxySpec("main", MASTER_KEY, SERVER_KEY, config_route=CONFIG_ROUTE),
+    "main": ProxySpec(
+        "main", MASTER_KEY, SERVER_KEY, config_route=CONFIG_ROUTE, key_header_name=KEY_HEADER_NAME
+    ),
     # master key, no server Anthropic key
     "no_server_key": ProxySpec("no_server_key", MASTER_KEY, None),
     # no master key: nothing authenticates the caller

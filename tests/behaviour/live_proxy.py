@@ -16,13 +16,21 @@ import httpx
 
 from .fake_upstream import FakeAnthropic
 
-STARTUP_TIMEOUT_S = 120.0
+# LiteLLM takes seconds of CPU to boot; a loaded machine may stretch that (override in seconds)
+STARTUP_TIMEOUT_S = float(os.environ.get("FORKKIT_PROXY_STARTUP_S", "120"))
 STOP_TIMEOUT_S = 10.0
 LOG_TAIL_LINES = 40
 _RUN_SERVER = [sys.executable, "-c", "from litellm.proxy.proxy_cli import run_server; run_server()"]
 _LOOPBACK = ["--host", "127.0.0.1"]
 # Inherited variables that would change how the proxy authenticates or where it sends requests.
-_SCRUBBED_ENV_PREFIXES = ("ANTHROPIC_", "LITELLM_", "DATABASE_URL", "STORE_MODEL_IN_DB")
+_SCRUBBED_ENV_PREFIXES = ("ANTHROPIC_", "COHERE_", "LITELLM_", "DATABASE_URL", "STORE_MODEL_IN_DB")
+# A second provider route (/cohere) points at the same recording upstream, with this fake key.
+COHERE_SERVER_KEY = "test-cohere-server-key-5e9a1c"
+
+
+# A config route with an operator-configured header that carries the master key.
+OPERATOR_ROUTE = "/operator-upstream"
+OPERATOR_HEADER = "x-downstream-key"
 
 
 @dataclass
@@ -35,6 +43,8 @@ class ProxySpec:
     config_route: str | None = None  # path of a config pass_through_endpoints route
     model_list: list[dict[str, Any]] = field(default_factory=list)
     general_settings: dict[str, Any] = field(default_factory=dict)  # added to the generated ones
+    key_header_name: str | None = None  # general_settings.litellm_key_header_name
+    litellm_settings: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -76,10 +86,22 @@ def config_for(spec: ProxySpec, upstream: FakeAnthropic) -> dict[str, Any]:
                 "path": spec.config_route,
                 "target": f"{upstream.url}{spec.config_route}",
                 "forward_headers": True,  # auth on such routes is Enterprise-only
-            }
+            },
+            {  # a route whose operator sends the master key on, e.g. to a second proxy
+                "path": OPERATOR_ROUTE,
+                "target": f"{upstream.url}{OPERATOR_ROUTE}",
+                "headers": {OPERATOR_HEADER: spec.master_key or ""},
+                "forward_headers": True,
+            },
         ]
+    if spec.key_header_name:
+        general["litellm_key_header_name"] = spec.key_header_name
     general.update(spec.general_settings)
-    return {"model_list": spec.model_list, "general_settings": general}
+    return {
+        "model_list": spec.model_list,
+        "general_settings": general,
+        "litellm_settings": spec.litellm_settings,
+    }
 
 
 def proxy_env(spec: ProxySpec, upstream: FakeAnthropic) -> dict[str, str]:
@@ -87,6 +109,8 @@ def proxy_env(spec: ProxySpec, upstream: FakeAnthropic) -> dict[str, str]:
     env.update(
         LITELLM_LOCAL_MODEL_COST_MAP="True",
         ANTHROPIC_API_BASE=upstream.url,
+        COHERE_API_BASE=upstream.url,
+        COHERE_API_KEY=COHERE_SERVER_KEY,
         NO_PROXY="127.0.0.1,localhost",
         no_proxy="127.0.0.1,localhost",
         PYTHONUNBUFFERED="1",

@@ -17,9 +17,7 @@ from .constants import (
     P0002_CALLER_LITELLM_KEY,
     P0003_CLIENT_CREDENTIALS,
     P0004_OAUTH_BETA,
-    P0005_METADATA_USER_ID,
     SERVER_KEY,
-    UPSTREAM_FORWARDS_ANTHROPIC_USER_ID,
     UPSTREAM_LETS_ANTHROPIC_ANSWER_401,
     UPSTREAM_STRIPS_CALLER_SECRET_ON_ANTHROPIC,
     claude_code_body,
@@ -116,7 +114,6 @@ async def test_without_master_key_oauth_is_forwarded_alone(inprocess_proxy: Prox
         assert_credentials(proxy.only_upstream_request(), None, f"Bearer {OAUTH_TOKEN}")
 
 
-@pytest.mark.fixed_by(P0005_METADATA_USER_ID, upstream_ok=UPSTREAM_FORWARDS_ANTHROPIC_USER_ID)
 async def test_metadata_user_id_reaches_anthropic(inprocess_proxy: ProxyFactory) -> None:
     async with inprocess_proxy(master_key=MASTER_KEY, server_key=SERVER_KEY) as proxy:
         assert await post(proxy, [*claude_code_headers(), LITELLM_KEY_HEADER]) == 200

@@ -17,8 +17,6 @@ from .constants import (
     OAUTH_BETA,
     OTHER_BETA,
     P0003_CLIENT_CREDENTIALS,
-    P0005_METADATA_USER_ID,
-    UPSTREAM_FORWARDS_ANTHROPIC_USER_ID,
     UPSTREAM_KEEPS_CLIENT_AUTHORIZATION,
     claude_code_body,
     claude_code_headers,
@@ -74,7 +72,6 @@ def test_claude_code_betas_arrive_with_the_oauth_beta(proxy_main: LiveProxy) -> 
     assert OAUTH_BETA in received and OTHER_BETA in received, received
 
 
-@pytest.mark.fixed_by(P0005_METADATA_USER_ID, upstream_ok=UPSTREAM_FORWARDS_ANTHROPIC_USER_ID)
 def test_claude_code_body_arrives_with_metadata_user_id(proxy_main: LiveProxy) -> None:
     _, upstream = replay(proxy_main)
     assert upstream.json() == claude_code_body()

@@ -276,3 +276,13 @@ def test_anthropic_401_reaches_the_caller_unchanged(
     assert_credentials(proxy.upstream.only_request(), None, None)
     assert response.status_code == 401
     assert response.json() == AUTH_ERROR
+
+
+def test_config_route_keeps_the_caller_s_metadata_to_litellm(proxy_main: LiveProxy) -> None:
+    """A config route may point anywhere: metadata.user_id goes only to Anthropic-bound
+    Messages URLs (/anthropic; see test_live_claude_code for that side)."""
+    with httpx.Client(base_url=proxy_main.url, timeout=15.0, trust_env=False) as client:
+        client.post(CONFIG_ROUTE, headers=[LITELLM_KEY], json=claude_code_body(stream=False))
+    upstream = proxy_main.upstream.only_request()
+    assert "metadata" not in upstream.json()
+    assert upstream.json()["messages"] == claude_code_body()["messages"]  # the body did arrive

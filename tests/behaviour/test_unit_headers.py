@@ -84,18 +84,20 @@ def test_operator_configured_headers_are_left_alone() -> None:
 
 
 def _is_caller_key(
-    value: str, api_key: str | None, master_key: str | None, custom_auth: object = None
+    value: str, login_key: str | None, master_key: str | None, custom_auth: object = None
 ) -> bool:
-    from litellm.proxy import proxy_server
-    from litellm.proxy._types import UserAPIKeyAuth
-    from litellm.proxy.pass_through_endpoints import pass_through_endpoints as pte
+    """Log in with `login_key` (as user_api_key_auth does), then ask the patched recogniser."""
+    from types import SimpleNamespace
 
-    helper = getattr(pte.HttpPassThroughEndpointHelpers, "is_caller_litellm_key", None)
-    assert helper is not None, "no LiteLLM-key recognition in this LiteLLM"
+    from litellm.proxy import proxy_server
+    from litellm.proxy.auth import caller_secret_guard as guard
+
+    request = SimpleNamespace(state=SimpleNamespace())
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(proxy_server, "master_key", master_key)
         patch.setattr(proxy_server, "user_custom_auth", custom_auth)
-        return bool(helper(header_value=value, user_api_key_dict=UserAPIKeyAuth(api_key=api_key)))
+        guard.remember_caller_key(request, login_key)
+        return guard.carries_caller_secret(value, guard.caller_secrets(request))
 
 
 @pytest.mark.fixed_by(P0002_CALLER_LITELLM_KEY)
@@ -104,28 +106,28 @@ def _is_caller_key(
     [MASTER_KEY, f"Bearer {MASTER_KEY}", f"bearer {MASTER_KEY}", f"  Bearer   {MASTER_KEY} "],
 )
 def test_master_key_is_recognised_bare_or_bearer(value: str) -> None:
-    assert _is_caller_key(value, api_key=MASTER_KEY, master_key=MASTER_KEY)
+    assert _is_caller_key(value, login_key=MASTER_KEY, master_key=MASTER_KEY)
 
 
 @pytest.mark.fixed_by(P0002_CALLER_LITELLM_KEY)
-def test_virtual_key_of_the_caller_is_recognised_by_hash() -> None:
+def test_the_virtual_key_the_caller_logged_in_with_is_recognised() -> None:
     virtual_key = "sk-litellm-test-virtual-0c3d"
-    assert _is_caller_key(f"Bearer {virtual_key}", api_key=virtual_key, master_key=MASTER_KEY)
+    assert _is_caller_key(f"Bearer {virtual_key}", login_key=virtual_key, master_key=MASTER_KEY)
     assert not _is_caller_key(
-        "Bearer sk-litellm-test-other", api_key=virtual_key, master_key=MASTER_KEY
+        "Bearer sk-litellm-test-other", login_key=virtual_key, master_key=MASTER_KEY
     )
 
 
 @pytest.mark.fixed_by(P0002_CALLER_LITELLM_KEY)
 @pytest.mark.parametrize("value", [f"Bearer {OAUTH_TOKEN}", CLIENT_KEY, "", "Bearer "])
 def test_provider_credentials_are_not_litellm_keys(value: str) -> None:
-    assert not _is_caller_key(value, api_key=MASTER_KEY, master_key=MASTER_KEY)
+    assert not _is_caller_key(value, login_key=MASTER_KEY, master_key=MASTER_KEY)
 
 
 @pytest.mark.fixed_by(P0002_CALLER_LITELLM_KEY)
 def test_without_master_key_nothing_is_a_litellm_key() -> None:
     """No master key: nothing authenticated the caller, its Authorization is its own credential."""
-    assert not _is_caller_key(f"Bearer {OAUTH_TOKEN}", api_key=OAUTH_TOKEN, master_key=None)
+    assert not _is_caller_key(f"Bearer {OAUTH_TOKEN}", login_key=OAUTH_TOKEN, master_key=None)
 
 
 @pytest.mark.fixed_by(P0002_CALLER_LITELLM_KEY)
@@ -136,8 +138,8 @@ def test_with_custom_auth_only_the_master_key_is_recognised() -> None:
         raise NotImplementedError
 
     assert not _is_caller_key(
-        CLIENT_KEY, api_key=CLIENT_KEY, master_key=MASTER_KEY, custom_auth=custom_auth
+        CLIENT_KEY, login_key=CLIENT_KEY, master_key=MASTER_KEY, custom_auth=custom_auth
     )
     assert _is_caller_key(
-        MASTER_KEY, api_key=CLIENT_KEY, master_key=MASTER_KEY, custom_auth=custom_auth
+        MASTER_KEY, login_key=CLIENT_KEY, master_key=MASTER_KEY, custom_auth=custom_auth
     )

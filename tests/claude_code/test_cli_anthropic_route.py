@@ -20,9 +20,7 @@ from tests.behaviour.constants import (
     OAUTH_TOKEN,
     P0002_CALLER_LITELLM_KEY,
     P0003_CLIENT_CREDENTIALS,
-    P0005_METADATA_USER_ID,
     SERVER_KEY,
-    UPSTREAM_FORWARDS_ANTHROPIC_USER_ID,
     UPSTREAM_KEEPS_CLIENT_AUTHORIZATION,
     UPSTREAM_LETS_ANTHROPIC_ANSWER_401,
     UPSTREAM_STRIPS_CALLER_SECRET_ON_ANTHROPIC,
@@ -133,8 +131,8 @@ def run_both(
     return direct, proxied
 
 
-# Every case compares the whole body, metadata.user_id included, which upstream dropped.
-@pytest.mark.fixed_by(P0005_METADATA_USER_ID, upstream_ok=UPSTREAM_FORWARDS_ANTHROPIC_USER_ID)
+# Every case compares the whole body, metadata.user_id included (upstream forwards it to
+# Anthropic itself since 1.109, so the series no longer patches it).
 @pytest.mark.parametrize("case", [pytest.param(c, marks=c.marks, id=c.id) for c in CASES])
 def test_claude_code_through_the_anthropic_route(
     claude_cli: Path,

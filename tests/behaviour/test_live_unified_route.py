@@ -1,0 +1,505 @@
+"""Live layer: the unified /v1/messages route, routed to model_list deployments.
+
+The set-up LiteLLM's Claude Code tutorials use: ANTHROPIC_BASE_URL is the proxy root, the model is
+a deployment name, and general_settings forwards client headers and provider auth headers. Three
+recording upstreams: the Anthropic API base (ANTHROPIC_API_BASE); a third party, the api_base of
+`anthropic/` deployments with and without their own api_key and the runtime endpoint of a Bedrock
+deployment; and a gateway the operator lists in `anthropic_oauth_allowed_api_bases`. Two proxies:
+`forward_llm_provider_auth_headers` on (byok) and off.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from urllib.parse import unquote_plus
+
+import anthropic
+import httpx
+import pytest
+
+from .checks import assert_credentials, assert_no_none_string
+from .constants import (
+    CLIENT_KEY,
+    MASTER_KEY,
+    OAUTH_BETA,
+    OAUTH_TOKEN,
+    P_OAUTH_SCOPE,
+    P_UNIFIED_KEY,
+    claude_code_body,
+    claude_code_headers,
+    simple_body,
+)
+from .fake_upstream import FakeAnthropic, RecordedRequest, start_fake_anthropic, stop_fake_anthropic
+from .live_proxy import LiveProxy, ProxySpec, start_proxy, stop_proxies, wait_until_ready
+
+SERVER_KEY = "sk-ant-api03-test-deployment-5e1a9c3f"  # the Anthropic deployment's own key
+THIRD_PARTY_KEY = "sk-3p-test-gateway-7c2d4b6e"  # the third-party deployment's own key
+GATEWAY_KEY = "sk-gw-test-allowed-9b3e5a1d"  # the allow-listed gateway's own key
+AWS_ACCESS_KEY_ID = "AKIATESTFAKE0000TEST"
+
+ANTHROPIC = "claude-anthropic"  # anthropic/ on the default Anthropic base, with a key
+ANTHROPIC_NO_KEY = "claude-anthropic-no-key"  # anthropic/ on the default base, no key at all
+THIRD_PARTY = "claude-third-party"  # anthropic/ with its own api_base and api_key
+THIRD_PARTY_NO_KEY = "claude-third-party-no-key"  # anthropic/ with its own api_base, no key
+GATEWAY = "claude-allowed-gateway"  # like THIRD_PARTY, but the operator allows OAuth there
+BEDROCK = "claude-bedrock"  # bedrock/ invoke, its runtime endpoint on the third party
+MODEL = "claude-3-5-haiku-20241022"
+LITELLM_LOGIN = ("x-litellm-api-key", f"Bearer {MASTER_KEY}")
+MESSAGES = "/v1/messages"
+
+
+@dataclass
+class UnifiedProxies:
+    byok: LiveProxy  # forward_llm_provider_auth_headers: true
+    no_byok: LiveProxy  # forward_llm_provider_auth_headers: false
+    anthropic: FakeAnthropic
+    third_party: FakeAnthropic
+    gateway: FakeAnthropic
+
+    def reset(self) -> None:
+        for fake in (self.anthropic, self.third_party, self.gateway):
+            fake.reset()
+
+    def upstream_of(self, deployment: str) -> FakeAnthropic:
+        elsewhere = {THIRD_PARTY: self.third_party, THIRD_PARTY_NO_KEY: self.third_party}
+        return {**elsewhere, BEDROCK: self.third_party, GATEWAY: self.gateway}.get(
+            deployment, self.anthropic
+        )
+
+    def everything_received(self) -> list[RecordedRequest]:
+        return [*self.anthropic.requests, *self.third_party.requests, *self.gateway.requests]
+
+
+def _model_list(third_party: FakeAnthropic, gateway: FakeAnthropic) -> list[dict[str, object]]:
+    def deployment(name: str, **params: str) -> dict[str, object]:
+        return {"model_name": name, "litellm_params": {"model": f"anthropic/{MODEL}", **params}}
+
+    return [
+        deployment(ANTHROPIC, api_key=SERVER_KEY),
+        deployment(ANTHROPIC_NO_KEY),
+        deployment(THIRD_PARTY, api_base=third_party.url, api_key=THIRD_PARTY_KEY),
+        deployment(THIRD_PARTY_NO_KEY, api_base=third_party.url),
+        deployment(GATEWAY, api_base=gateway.url, api_key=GATEWAY_KEY),
+        {
+            "model_name": BEDROCK,
+            "litellm_params": {
+                "model": "bedrock/invoke/anthropic.claude-3-5-haiku-20241022-v1:0",
+                "aws_bedrock_runtime_endpoint": third_party.url,
+                "aws_access_key_id": AWS_ACCESS_KEY_ID,
+                "aws_secret_access_key": "test-aws-secret-not-real",
+                "aws_region_name": "us-east-1",
+            },
+        },
+    ]
+
+
+def _spec(name: str, byok: bool, model_list: list[dict[str, object]], gateway: str) -> ProxySpec:
+    settings = {
+        "forward_client_headers_to_llm_api": True,
+        "forward_llm_provider_auth_headers": byok,
+    }
+    return ProxySpec(
+        name,
+        MASTER_KEY,
+        None,
+        model_list=model_list,
+        general_settings=settings,
+        litellm_settings={"anthropic_oauth_allowed_api_bases": [gateway]},
+    )
+
+
+@pytest.fixture(scope="module")
+def unified(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UnifiedProxies]:
+    fakes = [start_fake_anthropic() for _ in range(3)]
+    anthropic, third_party, gateway = fakes
+    model_list = _model_list(third_party, gateway)
+    root = tmp_path_factory.mktemp("unified")
+    proxies = [
+        start_proxy(_spec(name, byok, model_list, gateway.url), anthropic, root / name)
+        for name, byok in (("unified", True), ("unified_no_byok", False))
+    ]
+    try:
+        wait_until_ready(proxies, timeout_s=300)  # two proxies boot at once
+        yield UnifiedProxies(proxies[0], proxies[1], anthropic, third_party, gateway)
+    finally:
+        stop_proxies(proxies)
+        for fake in fakes:
+            stop_fake_anthropic(fake)
+
+
+def send(
+    proxy: LiveProxy, deployment: str, headers: Iterable[tuple[str, str]], stream: bool = False
+) -> httpx.Response:
+    body = {**(claude_code_body if stream else simple_body)(), "model": deployment}
+    with httpx.Client(base_url=proxy.url, timeout=30.0, trust_env=False) as client:
+        return client.post(f"{MESSAGES}?beta=true", headers=list(headers), json=body)
+
+
+# --- "appears nowhere, in any form" -----------------------------------------------------------
+
+_BASE64_RUN = re.compile(r"[A-Za-z0-9+/_-]{12,}={0,2}")
+
+
+def _readings(text: str) -> Iterator[str]:
+    """`text` as sent, percent-decoded, and what each base64 run in it decodes to."""
+    yield text
+    yield unquote_plus(text)
+    for run in _BASE64_RUN.findall(text):
+        body = run.rstrip("=")
+        for start in range(4):
+            chunk = body[start:] + "=" * (-len(body[start:]) % 4)
+            for altchars in (None, b"-_"):
+                try:
+                    yield base64.b64decode(chunk, altchars=altchars).decode("latin-1")
+                except ValueError:
+                    continue
+
+
+def _carries(text: str, secret: str) -> bool:
+    needle = secret.lower()
+    return any(needle in re.sub(r"\s+", "", reading).lower() for reading in _readings(text))
+
+
+def assert_key_nowhere(requests: list[RecordedRequest], secret: str) -> None:
+    """No header, path, query or body of any request carries `secret`, decoded or not."""
+    for request in requests:
+        for name, value in request.headers:
+            assert not _carries(value, secret), f"secret forwarded in header {name!r}: {value!r}"
+        assert not _carries(f"{request.path}?{request.raw_query}", secret), "secret in the URL"
+        assert not _carries(request.body.decode("latin-1"), secret), "secret in the body"
+
+
+def test_the_any_form_check_sees_every_wrapping() -> None:
+    """The check above is what makes the adversarial rows meaningful: it must catch each form."""
+    for form in KEY_FORMS:
+        value = form.value(MASTER_KEY)
+        assert _carries(value, MASTER_KEY), form.id
+        assert not _carries(form.value("sk-litellm-test-other-0000000000"), MASTER_KEY), form.id
+
+
+# --- the adversarial matrix: the caller's LiteLLM key, in any form, in any forwarded header ------
+
+
+@dataclass(frozen=True)
+class KeyForm:
+    id: str
+    template: str  # {k}: the key
+
+    def value(self, key: str) -> str:
+        if self.id == "percent-encoded":
+            return "".join(f"%{byte:02X}" for byte in key.encode())
+        if self.id == "base64-basic":
+            return "Basic " + base64.b64encode(f"litellm:{key}".encode()).decode()
+        return self.template.format(k=key)
+
+
+KEY_FORMS = [
+    KeyForm("bare", "{k}"),
+    KeyForm("basic", "Basic {k}"),
+    KeyForm("embedded", "abc{k}"),
+    KeyForm("bearer-two-spaces", "Bearer  {k}"),
+    KeyForm("bearer-upper", "BEARER {k}"),
+    KeyForm("bearer-mixed", "bEaReR {k}"),
+    KeyForm("bearer-tab", "Bearer\t{k}"),
+    KeyForm("bearer-repeated", "Bearer Bearer {k}"),
+    KeyForm("comma-list", f"Bearer {OAUTH_TOKEN}, Bearer {{k}}"),
+    KeyForm(
+        "sigv4",
+        "AWS4-HMAC-SHA256 Credential={k}/20261130/us-east-1/bedrock/aws4_request,"
+        " SignedHeaders=host;x-amz-date, Signature=0123abcd",
+    ),
+    KeyForm("percent-encoded", ""),
+    KeyForm("base64-basic", ""),
+]
+# x-api-key is the provider auth header; x-trace and x-custom are forwarded client headers.
+CARRIERS = ["x-api-key", "x-trace", "x-custom"]
+ROUTED = [ANTHROPIC, THIRD_PARTY]
+
+
+@pytest.mark.fixed_by(P_UNIFIED_KEY)
+@pytest.mark.parametrize("deployment", ROUTED)
+@pytest.mark.parametrize("carrier", CARRIERS)
+@pytest.mark.parametrize("form", KEY_FORMS, ids=[f.id for f in KEY_FORMS])
+def test_litellm_key_in_any_form_reaches_no_upstream(
+    unified: UnifiedProxies, deployment: str, carrier: str, form: KeyForm
+) -> None:
+    unified.reset()
+    response = send(unified.byok, deployment, [LITELLM_LOGIN, (carrier, form.value(MASTER_KEY))])
+    received = unified.everything_received()
+    assert received, f"nothing reached an upstream: {response.status_code} {response.text}"
+    assert_key_nowhere(received, MASTER_KEY)
+
+
+@pytest.mark.fixed_by(P_UNIFIED_KEY)
+@pytest.mark.parametrize("deployment", ROUTED)
+@pytest.mark.parametrize(
+    "header",
+    [
+        ("anthropic-beta", f"{OAUTH_BETA},{MASTER_KEY}"),
+        ("Authorization", f"Bearer sk-ant-oat01-test-{MASTER_KEY}"),  # looks like OAuth
+        ("X-Trace", f"abc{MASTER_KEY}"),  # header-name casing
+    ],
+    ids=["in-anthropic-beta", "in-oauth-lookalike", "header-name-casing"],
+)
+def test_litellm_key_inside_provider_specific_headers_reaches_no_upstream(
+    unified: UnifiedProxies, deployment: str, header: tuple[str, str]
+) -> None:
+    unified.reset()
+    response = send(unified.byok, deployment, [LITELLM_LOGIN, header])
+    received = unified.everything_received()
+    assert received, f"nothing reached an upstream: {response.status_code} {response.text}"
+    assert_key_nowhere(received, MASTER_KEY)
+
+
+@pytest.mark.fixed_by(P_UNIFIED_KEY)
+@pytest.mark.parametrize("deployment", ROUTED)
+def test_litellm_key_as_basic_x_api_key_without_byok_reaches_no_upstream(
+    unified: UnifiedProxies, deployment: str
+) -> None:
+    """Without forward_llm_provider_auth_headers, x-api-key is dropped, x-* headers are not."""
+    unified.reset()
+    headers = [LITELLM_LOGIN, ("x-api-key", f"Basic {MASTER_KEY}"), ("x-trace", f"abc{MASTER_KEY}")]
+    send(unified.no_byok, deployment, headers)
+    received = unified.everything_received()
+    assert received
+    assert_key_nowhere(received, MASTER_KEY)
+
+
+# --- OAuth scope: a client's Anthropic OAuth token reaches Anthropic and nothing else -----------
+
+
+def _oauth_headers() -> list[tuple[str, str]]:
+    return [*claude_code_headers(), LITELLM_LOGIN]
+
+
+@pytest.mark.parametrize("deployment", [ANTHROPIC, ANTHROPIC_NO_KEY])
+@pytest.mark.parametrize("byok", [True, False], ids=["byok-on", "byok-off"])
+def test_oauth_token_reaches_the_anthropic_base(
+    unified: UnifiedProxies, deployment: str, byok: bool
+) -> None:
+    unified.reset()
+    proxy = unified.byok if byok else unified.no_byok
+    response = send(proxy, deployment, _oauth_headers(), stream=True)
+    upstream = unified.anthropic.only_request()
+    assert_credentials(upstream, None, f"Bearer {OAUTH_TOKEN}")
+    assert OAUTH_BETA in (upstream.header("anthropic-beta") or "")
+    assert_key_nowhere(unified.everything_received(), MASTER_KEY)
+    assert response.status_code == 200, response.text
+
+
+@pytest.mark.fixed_by(P_OAUTH_SCOPE)
+@pytest.mark.parametrize("byok", [True, False], ids=["byok-on", "byok-off"])
+@pytest.mark.parametrize("stream", [False, True], ids=["non-streaming", "streaming"])
+def test_oauth_token_never_reaches_a_third_party_api_base(
+    unified: UnifiedProxies, byok: bool, stream: bool
+) -> None:
+    """Upstream issue BerriAI/litellm#42172: the deployment's own key goes there instead."""
+    unified.reset()
+    proxy = unified.byok if byok else unified.no_byok
+    response = send(proxy, THIRD_PARTY, _oauth_headers(), stream=stream)
+    upstream = unified.third_party.only_request()
+    assert_key_nowhere(unified.everything_received(), OAUTH_TOKEN)
+    assert_credentials(upstream, THIRD_PARTY_KEY, None)
+    assert_key_nowhere(unified.everything_received(), MASTER_KEY)
+    assert response.status_code == 200, response.text
+
+
+@pytest.mark.fixed_by(P_OAUTH_SCOPE)
+@pytest.mark.parametrize("deployment", [THIRD_PARTY, THIRD_PARTY_NO_KEY, BEDROCK])
+def test_oauth_token_as_byok_x_api_key_never_reaches_a_third_party(
+    unified: UnifiedProxies, deployment: str
+) -> None:
+    """Forwarded as x-api-key, the token would be the api_key of whatever deployment serves."""
+    unified.reset()
+    response = send(unified.byok, deployment, [LITELLM_LOGIN, ("x-api-key", OAUTH_TOKEN)])
+    assert_key_nowhere(unified.everything_received(), OAUTH_TOKEN)
+    if deployment == THIRD_PARTY:
+        assert_credentials(unified.third_party.only_request(), THIRD_PARTY_KEY, None)
+        assert response.status_code == 200, response.text
+
+
+def test_oauth_token_as_byok_x_api_key_reaches_the_anthropic_base(unified: UnifiedProxies) -> None:
+    unified.reset()
+    response = send(unified.byok, ANTHROPIC, [LITELLM_LOGIN, ("x-api-key", OAUTH_TOKEN)])
+    assert_credentials(unified.anthropic.only_request(), None, f"Bearer {OAUTH_TOKEN}")
+    assert response.status_code == 200, response.text
+
+
+@pytest.mark.fixed_by(P_OAUTH_SCOPE)
+def test_oauth_token_never_reaches_a_third_party_without_a_key(unified: UnifiedProxies) -> None:
+    """No key of its own: the proxy refuses rather than lend the client's subscription."""
+    unified.reset()
+    send(unified.byok, THIRD_PARTY_NO_KEY, _oauth_headers())
+    assert_key_nowhere(unified.everything_received(), OAUTH_TOKEN)
+
+
+@pytest.mark.fixed_by(P_OAUTH_SCOPE)
+def test_count_tokens_never_sends_the_oauth_token_to_a_third_party(unified: UnifiedProxies) -> None:
+    """Claude Code counts tokens too: /v1/messages/count_tokens follows the same scope."""
+    unified.reset()
+    with httpx.Client(base_url=unified.byok.url, timeout=30.0, trust_env=False) as client:
+        client.post(
+            f"{MESSAGES}/count_tokens?beta=true",
+            headers=_oauth_headers(),
+            json={**simple_body(), "model": THIRD_PARTY_NO_KEY},
+        )
+    assert_key_nowhere(unified.everything_received(), OAUTH_TOKEN)
+
+
+@pytest.mark.fixed_by(P_UNIFIED_KEY)
+def test_count_tokens_never_sends_the_litellm_key(unified: UnifiedProxies) -> None:
+    unified.reset()
+    headers = [LITELLM_LOGIN, ("Authorization", f"Bearer sk-ant-oat01-test-{MASTER_KEY}")]
+    with httpx.Client(base_url=unified.byok.url, timeout=30.0, trust_env=False) as client:
+        client.post(
+            f"{MESSAGES}/count_tokens?beta=true",
+            headers=headers,
+            json={**simple_body(), "model": ANTHROPIC_NO_KEY},
+        )
+    assert_key_nowhere(unified.everything_received(), MASTER_KEY)
+
+
+def test_oauth_token_reaches_a_gateway_the_operator_allows(unified: UnifiedProxies) -> None:
+    """`anthropic_oauth_allowed_api_bases` lists it: the operator vouches for that host."""
+    unified.reset()
+    response = send(unified.byok, GATEWAY, _oauth_headers())
+    assert_credentials(unified.gateway.only_request(), None, f"Bearer {OAUTH_TOKEN}")
+    assert response.status_code == 200, response.text
+
+
+def test_oauth_token_never_reaches_bedrock(unified: UnifiedProxies) -> None:
+    """Upstream fixed this in PR #37905, keep it fixed. Bedrock signs with SigV4."""
+    unified.reset()
+    send(unified.byok, BEDROCK, _oauth_headers())
+    upstream = unified.third_party.only_request()
+    assert upstream.path.endswith("/invoke"), upstream.path
+    assert AWS_ACCESS_KEY_ID in (upstream.header("authorization") or "")
+    assert_key_nowhere(unified.everything_received(), OAUTH_TOKEN)
+    assert_key_nowhere(unified.everything_received(), MASTER_KEY)
+
+
+@pytest.mark.parametrize("provider", ["bedrock", "vertex_ai", "vertex_ai_beta"])
+def test_oauth_header_is_never_scoped_to_bedrock_or_vertex(provider: str) -> None:
+    """Vertex needs Google credentials no loopback fake can mint, so this one is checked where the
+    proxy scopes the client's headers to providers (upstream PR #37905), with anthropic as control.
+    """
+    from litellm.litellm_core_utils.get_provider_specific_headers import (
+        ProviderSpecificHeaderUtils,
+    )
+    from litellm.proxy.litellm_pre_call_utils import add_provider_specific_headers_to_request
+
+    data: dict[str, object] = {}
+    sent = {"authorization": f"Bearer {OAUTH_TOKEN}", "anthropic-beta": OAUTH_BETA}
+    add_provider_specific_headers_to_request(data=data, headers=sent)
+    scoped = data["provider_specific_header"]
+
+    def headers_for(name: str) -> dict[str, str]:
+        return dict(ProviderSpecificHeaderUtils.get_provider_specific_headers(scoped, name))  # type: ignore[arg-type]
+
+    assert headers_for("anthropic").get("authorization") == f"Bearer {OAUTH_TOKEN}"
+    assert OAUTH_TOKEN not in str(headers_for(provider))
+
+
+@pytest.mark.parametrize(
+    "deployment",
+    [ANTHROPIC, pytest.param(THIRD_PARTY, marks=pytest.mark.fixed_by(P_OAUTH_SCOPE))],
+)
+def test_anthropic_sdk_at_the_proxy_root_with_an_oauth_token(
+    unified: UnifiedProxies, deployment: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The official SDK set up as the tutorials set up Claude Code: base URL = the proxy root."""
+    for name in ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    client = anthropic.Anthropic(
+        base_url=unified.byok.url,
+        auth_token=OAUTH_TOKEN,
+        default_headers={"x-litellm-api-key": f"Bearer {MASTER_KEY}"},
+        max_retries=0,
+        http_client=anthropic.DefaultHttpxClient(trust_env=False),
+    )
+    unified.reset()
+    message = client.messages.create(
+        model=deployment, max_tokens=16, messages=[{"role": "user", "content": "hi"}]
+    )
+    assert message.content[0].type == "text"
+    upstream = unified.upstream_of(deployment).only_request()
+    if deployment == ANTHROPIC:
+        assert_credentials(upstream, None, f"Bearer {OAUTH_TOKEN}")
+    else:
+        assert_credentials(upstream, THIRD_PARTY_KEY, None)
+    assert_key_nowhere(unified.everything_received(), MASTER_KEY)
+
+
+# --- the legitimate cases: what each deployment receives (the README's table) -------------------
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    headers: tuple[tuple[str, str], ...]
+    byok: bool  # forward_llm_provider_auth_headers
+    # deployment -> (x-api-key, authorization) it must receive
+    expected: dict[str, tuple[str | None, str | None]]
+
+
+DEPLOYMENT_KEY = {ANTHROPIC: (SERVER_KEY, None), THIRD_PARTY: (THIRD_PARTY_KEY, None)}
+CASES = [
+    Case("deployment-key-only", (LITELLM_LOGIN,), True, DEPLOYMENT_KEY),
+    Case(
+        "byok-x-api-key",
+        (LITELLM_LOGIN, ("x-api-key", CLIENT_KEY)),
+        True,
+        {ANTHROPIC: (CLIENT_KEY, None), THIRD_PARTY: (CLIENT_KEY, None)},
+    ),
+    Case(
+        "byok-x-api-key-flag-off", (LITELLM_LOGIN, ("x-api-key", CLIENT_KEY)), False, DEPLOYMENT_KEY
+    ),
+    Case(
+        "litellm-key-in-authorization",
+        (("Authorization", f"Bearer {MASTER_KEY}"),),
+        True,
+        DEPLOYMENT_KEY,
+    ),
+    Case("litellm-key-in-x-api-key", (("x-api-key", MASTER_KEY),), True, DEPLOYMENT_KEY),
+    Case("litellm-key-in-x-api-key-flag-off", (("x-api-key", MASTER_KEY),), False, DEPLOYMENT_KEY),
+]
+
+
+@pytest.mark.parametrize("deployment", ROUTED)
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_deployment_receives_the_documented_credential(
+    unified: UnifiedProxies, case: Case, deployment: str
+) -> None:
+    unified.reset()
+    proxy = unified.byok if case.byok else unified.no_byok
+    response = send(proxy, deployment, case.headers)
+    upstream = unified.upstream_of(deployment).only_request()
+    assert_no_none_string(upstream)
+    assert_credentials(upstream, *case.expected[deployment])
+    assert_key_nowhere(unified.everything_received(), MASTER_KEY)
+    assert response.status_code == 200, response.text
+
+
+@pytest.mark.parametrize("byok", [True, False], ids=["byok-on", "byok-off"])
+def test_no_credential_anywhere_is_refused_before_any_upstream_call(
+    unified: UnifiedProxies, byok: bool
+) -> None:
+    """A deployment without a key, a caller without a credential: the proxy answers itself.
+
+    401 (Missing Anthropic API Key); once that failure puts the deployment in cooldown, 429.
+    """
+    unified.reset()
+    response = send(unified.byok if byok else unified.no_byok, ANTHROPIC_NO_KEY, [LITELLM_LOGIN])
+    assert unified.everything_received() == []
+    assert response.status_code in (401, 429), response.text
+    assert MASTER_KEY not in response.text
+
+
+def test_caller_without_litellm_key_is_rejected(unified: UnifiedProxies) -> None:
+    unified.reset()
+    response = send(unified.byok, ANTHROPIC, claude_code_headers())
+    assert 400 <= response.status_code < 500, response.text
+    assert unified.everything_received() == []
