@@ -25,6 +25,7 @@ from .live_fixtures import (  # noqa: F401
     proxy_open,
     proxy_open_no_server_key,
 )
+from .unified_route import unified  # noqa: F401
 
 NEGATIVE_CONTROL = "--negative-control"
 _STEM = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")

@@ -79,5 +79,5 @@ async def test_virtual_key_never_reaches_anthropic(
         response = await proxy.client.post(MESSAGES_PATH, headers=headers, json=simple_body())
         assert response.status_code == 200, response.text  # the virtual key really logged in
         upstream = proxy.only_upstream_request()
-        assert_key_nowhere([upstream], [virtual_key])
+        assert_key_nowhere([upstream], virtual_key)
         assert upstream.header_values("x-api-key") == [SERVER_KEY]

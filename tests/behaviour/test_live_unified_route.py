@@ -1,26 +1,21 @@
 """Live layer: the unified /v1/messages route, routed to model_list deployments.
 
 The set-up LiteLLM's Claude Code tutorials use: ANTHROPIC_BASE_URL is the proxy root, the model is
-a deployment name, and general_settings forwards client headers and provider auth headers. Three
-recording upstreams: the Anthropic API base (ANTHROPIC_API_BASE); a third party, the api_base of
-`anthropic/` deployments with and without their own api_key and the runtime endpoint of a Bedrock
-deployment; and a gateway the operator lists in `anthropic_oauth_allowed_api_bases`. Two proxies:
-`forward_llm_provider_auth_headers` on (byok) and off.
+a deployment name, and general_settings forwards client headers and provider auth headers (see
+unified_route.py for the proxies and upstreams). Each row is a real request; the verdict is read
+off what the recording upstreams received.
 """
 
 from __future__ import annotations
 
 import base64
-import re
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from urllib.parse import unquote_plus
 
 import anthropic
 import httpx
 import pytest
 
-from .checks import assert_credentials, assert_no_none_string
+from .checks import assert_credentials, assert_key_nowhere, assert_no_none_string, carries
 from .constants import (
     CLIENT_KEY,
     MASTER_KEY,
@@ -28,156 +23,32 @@ from .constants import (
     OAUTH_TOKEN,
     P_OAUTH_SCOPE,
     P_UNIFIED_KEY,
-    claude_code_body,
     claude_code_headers,
     simple_body,
 )
-from .fake_upstream import FakeAnthropic, RecordedRequest, start_fake_anthropic, stop_fake_anthropic
-from .live_proxy import LiveProxy, ProxySpec, start_proxy, stop_proxies, wait_until_ready
-
-SERVER_KEY = "sk-ant-api03-test-deployment-5e1a9c3f"  # the Anthropic deployment's own key
-THIRD_PARTY_KEY = "sk-3p-test-gateway-7c2d4b6e"  # the third-party deployment's own key
-GATEWAY_KEY = "sk-gw-test-allowed-9b3e5a1d"  # the allow-listed gateway's own key
-AWS_ACCESS_KEY_ID = "AKIATESTFAKE0000TEST"
-
-ANTHROPIC = "claude-anthropic"  # anthropic/ on the default Anthropic base, with a key
-ANTHROPIC_NO_KEY = "claude-anthropic-no-key"  # anthropic/ on the default base, no key at all
-THIRD_PARTY = "claude-third-party"  # anthropic/ with its own api_base and api_key
-THIRD_PARTY_NO_KEY = "claude-third-party-no-key"  # anthropic/ with its own api_base, no key
-GATEWAY = "claude-allowed-gateway"  # like THIRD_PARTY, but the operator allows OAuth there
-BEDROCK = "claude-bedrock"  # bedrock/ invoke, its runtime endpoint on the third party
-MODEL = "claude-3-5-haiku-20241022"
-LITELLM_LOGIN = ("x-litellm-api-key", f"Bearer {MASTER_KEY}")
-MESSAGES = "/v1/messages"
-
-
-@dataclass
-class UnifiedProxies:
-    byok: LiveProxy  # forward_llm_provider_auth_headers: true
-    no_byok: LiveProxy  # forward_llm_provider_auth_headers: false
-    anthropic: FakeAnthropic
-    third_party: FakeAnthropic
-    gateway: FakeAnthropic
-
-    def reset(self) -> None:
-        for fake in (self.anthropic, self.third_party, self.gateway):
-            fake.reset()
-
-    def upstream_of(self, deployment: str) -> FakeAnthropic:
-        elsewhere = {THIRD_PARTY: self.third_party, THIRD_PARTY_NO_KEY: self.third_party}
-        return {**elsewhere, BEDROCK: self.third_party, GATEWAY: self.gateway}.get(
-            deployment, self.anthropic
-        )
-
-    def everything_received(self) -> list[RecordedRequest]:
-        return [*self.anthropic.requests, *self.third_party.requests, *self.gateway.requests]
-
-
-def _model_list(third_party: FakeAnthropic, gateway: FakeAnthropic) -> list[dict[str, object]]:
-    def deployment(name: str, **params: str) -> dict[str, object]:
-        return {"model_name": name, "litellm_params": {"model": f"anthropic/{MODEL}", **params}}
-
-    return [
-        deployment(ANTHROPIC, api_key=SERVER_KEY),
-        deployment(ANTHROPIC_NO_KEY),
-        deployment(THIRD_PARTY, api_base=third_party.url, api_key=THIRD_PARTY_KEY),
-        deployment(THIRD_PARTY_NO_KEY, api_base=third_party.url),
-        deployment(GATEWAY, api_base=gateway.url, api_key=GATEWAY_KEY),
-        {
-            "model_name": BEDROCK,
-            "litellm_params": {
-                "model": "bedrock/invoke/anthropic.claude-3-5-haiku-20241022-v1:0",
-                "aws_bedrock_runtime_endpoint": third_party.url,
-                "aws_access_key_id": AWS_ACCESS_KEY_ID,
-                "aws_secret_access_key": "test-aws-secret-not-real",
-                "aws_region_name": "us-east-1",
-            },
-        },
-    ]
-
-
-def _spec(name: str, byok: bool, model_list: list[dict[str, object]], gateway: str) -> ProxySpec:
-    settings = {
-        "forward_client_headers_to_llm_api": True,
-        "forward_llm_provider_auth_headers": byok,
-    }
-    return ProxySpec(
-        name,
-        MASTER_KEY,
-        None,
-        model_list=model_list,
-        general_settings=settings,
-        litellm_settings={"anthropic_oauth_allowed_api_bases": [gateway]},
-    )
-
-
-@pytest.fixture(scope="module")
-def unified(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UnifiedProxies]:
-    fakes = [start_fake_anthropic() for _ in range(3)]
-    anthropic, third_party, gateway = fakes
-    model_list = _model_list(third_party, gateway)
-    root = tmp_path_factory.mktemp("unified")
-    proxies = [
-        start_proxy(_spec(name, byok, model_list, gateway.url), anthropic, root / name)
-        for name, byok in (("unified", True), ("unified_no_byok", False))
-    ]
-    try:
-        wait_until_ready(proxies, timeout_s=300)  # two proxies boot at once
-        yield UnifiedProxies(proxies[0], proxies[1], anthropic, third_party, gateway)
-    finally:
-        stop_proxies(proxies)
-        for fake in fakes:
-            stop_fake_anthropic(fake)
-
-
-def send(
-    proxy: LiveProxy, deployment: str, headers: Iterable[tuple[str, str]], stream: bool = False
-) -> httpx.Response:
-    body = {**(claude_code_body if stream else simple_body)(), "model": deployment}
-    with httpx.Client(base_url=proxy.url, timeout=30.0, trust_env=False) as client:
-        return client.post(f"{MESSAGES}?beta=true", headers=list(headers), json=body)
-
-
-# --- "appears nowhere, in any form" -----------------------------------------------------------
-
-_BASE64_RUN = re.compile(r"[A-Za-z0-9+/_-]{12,}={0,2}")
-
-
-def _readings(text: str) -> Iterator[str]:
-    """`text` as sent, percent-decoded, and what each base64 run in it decodes to."""
-    yield text
-    yield unquote_plus(text)
-    for run in _BASE64_RUN.findall(text):
-        body = run.rstrip("=")
-        for start in range(4):
-            chunk = body[start:] + "=" * (-len(body[start:]) % 4)
-            for altchars in (None, b"-_"):
-                try:
-                    yield base64.b64decode(chunk, altchars=altchars).decode("latin-1")
-                except ValueError:
-                    continue
-
-
-def _carries(text: str, secret: str) -> bool:
-    needle = secret.lower()
-    return any(needle in re.sub(r"\s+", "", reading).lower() for reading in _readings(text))
-
-
-def assert_key_nowhere(requests: list[RecordedRequest], secret: str) -> None:
-    """No header, path, query or body of any request carries `secret`, decoded or not."""
-    for request in requests:
-        for name, value in request.headers:
-            assert not _carries(value, secret), f"secret forwarded in header {name!r}: {value!r}"
-        assert not _carries(f"{request.path}?{request.raw_query}", secret), "secret in the URL"
-        assert not _carries(request.body.decode("latin-1"), secret), "secret in the body"
+from .unified_route import (
+    ANTHROPIC,
+    ANTHROPIC_NO_KEY,
+    AWS_ACCESS_KEY_ID,
+    BEDROCK,
+    GATEWAY,
+    LITELLM_LOGIN,
+    MESSAGES,
+    SERVER_KEY,
+    THIRD_PARTY,
+    THIRD_PARTY_KEY,
+    THIRD_PARTY_NO_KEY,
+    UnifiedProxies,
+    send,
+)
 
 
 def test_the_any_form_check_sees_every_wrapping() -> None:
     """The check above is what makes the adversarial rows meaningful: it must catch each form."""
     for form in KEY_FORMS:
         value = form.value(MASTER_KEY)
-        assert _carries(value, MASTER_KEY), form.id
-        assert not _carries(form.value("sk-litellm-test-other-0000000000"), MASTER_KEY), form.id
+        assert carries(value, MASTER_KEY), form.id
+        assert not carries(form.value("sk-litellm-test-other-0000000000"), MASTER_KEY), form.id
 
 
 # --- the adversarial matrix: the caller's LiteLLM key, in any form, in any forwarded header ------
@@ -252,6 +123,22 @@ def test_litellm_key_inside_provider_specific_headers_reaches_no_upstream(
     received = unified.everything_received()
     assert received, f"nothing reached an upstream: {response.status_code} {response.text}"
     assert_key_nowhere(received, MASTER_KEY)
+
+
+@pytest.mark.parametrize("deployment", ROUTED)
+@pytest.mark.parametrize("param", ["key", "api_key", "x-litellm-api-key"])
+def test_litellm_key_in_the_query_reaches_no_upstream(
+    unified: UnifiedProxies, deployment: str, param: str
+) -> None:
+    """Holds upstream too: this route builds the provider URL itself and drops the query."""
+    unified.reset()
+    body = {**simple_body(), "model": deployment}
+    with httpx.Client(base_url=unified.byok.url, timeout=30.0, trust_env=False) as client:
+        client.post(
+            f"{MESSAGES}?beta=true&{param}={MASTER_KEY}", headers=[LITELLM_LOGIN], json=body
+        )
+    assert unified.everything_received()
+    assert_key_nowhere(unified.everything_received(), MASTER_KEY)
 
 
 @pytest.mark.fixed_by(P_UNIFIED_KEY)
@@ -360,6 +247,38 @@ def test_count_tokens_never_sends_the_litellm_key(unified: UnifiedProxies) -> No
             json={**simple_body(), "model": ANTHROPIC_NO_KEY},
         )
     assert_key_nowhere(unified.everything_received(), MASTER_KEY)
+
+
+@pytest.mark.parametrize(
+    ("deployment", "header", "secret"),
+    [
+        pytest.param(
+            THIRD_PARTY,
+            ("Authorization", f"Bearer {OAUTH_TOKEN}"),
+            OAUTH_TOKEN,
+            marks=pytest.mark.fixed_by(P_OAUTH_SCOPE),
+            id="oauth-to-third-party",
+        ),
+        pytest.param(
+            ANTHROPIC,
+            ("x-trace", f"Bearer  {MASTER_KEY}"),
+            MASTER_KEY,
+            marks=pytest.mark.fixed_by(P_UNIFIED_KEY),
+            id="litellm-key-in-x-trace",
+        ),
+    ],
+)
+def test_chat_completions_route_keeps_the_same_rules(
+    unified: UnifiedProxies, deployment: str, header: tuple[str, str], secret: str
+) -> None:
+    """/v1/chat/completions reaches the same deployments through the same header handling."""
+    unified.reset()
+    body = {"model": deployment, "max_tokens": 16, "messages": [{"role": "user", "content": "hi"}]}
+    with httpx.Client(base_url=unified.byok.url, timeout=30.0, trust_env=False) as client:
+        response = client.post("/v1/chat/completions", headers=[LITELLM_LOGIN, header], json=body)
+    assert unified.upstream_of(deployment).only_request().path == MESSAGES
+    assert_key_nowhere(unified.everything_received(), secret)
+    assert response.status_code == 200, response.text
 
 
 def test_oauth_token_reaches_a_gateway_the_operator_allows(unified: UnifiedProxies) -> None:
