@@ -39,18 +39,22 @@ _BASE64_RUN = re.compile(r"[A-Za-z0-9+/_-]{12,}={0,2}")
 
 
 def _readings(text: str) -> Iterator[str]:
-    """`text` as sent, percent-decoded, and what each base64 run in it decodes to."""
-    yield text
-    yield unquote_plus(text)
-    for run in _BASE64_RUN.findall(text):
-        body = run.rstrip("=")
-        for start in range(4):
-            chunk = body[start:] + "=" * (-len(body[start:]) % 4)
-            for altchars in (None, b"-_"):
-                try:
-                    yield base64.b64decode(chunk, altchars=altchars).decode("latin-1")
-                except ValueError:
-                    continue
+    """`text` as sent, percent-decoded up to three times (a query value arrives encoded once
+    more), and what each base64 run in any of those decodes to."""
+    decoded = [text]
+    for _ in range(3):
+        decoded.append(unquote_plus(decoded[-1]))
+    for reading in dict.fromkeys(decoded):
+        yield reading
+        for run in _BASE64_RUN.findall(reading):
+            body = run.rstrip("=")
+            for start in range(4):
+                chunk = body[start:] + "=" * (-len(body[start:]) % 4)
+                for altchars in (None, b"-_"):
+                    try:
+                        yield base64.b64decode(chunk, altchars=altchars).decode("latin-1")
+                    except ValueError:
+                        continue
 
 
 def carries(text: str, secret: str) -> bool:
