@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import re
 from collections.abc import Iterable, Iterator
-from urllib.parse import unquote, unquote_plus
+from urllib.parse import unquote_plus
 
 import httpx
 
@@ -25,14 +25,10 @@ def from_httpx(request: httpx.Request) -> RecordedRequest:
 
 
 def assert_secret_nowhere(requests: Iterable[RecordedRequest], secret: str) -> None:
-    """The secret is in no header value (any header name), query or body of any request."""
+    """At least one request went upstream, and none carries the secret (see assert_key_nowhere)."""
     requests = list(requests)
     assert requests, "no upstream request was recorded"
-    for request in requests:
-        for name, value in request.headers:
-            assert secret not in value, f"secret forwarded upstream in header {name!r}"
-        assert secret not in unquote(request.raw_query), "secret forwarded in the query"
-        assert secret.encode() not in request.body, "secret forwarded in the body"
+    assert_key_nowhere(requests, secret)
 
 
 _BASE64_RUN = re.compile(r"[A-Za-z0-9+/_-]{12,}={0,2}")
