@@ -16,6 +16,7 @@ os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
 import pytest
 from packaging.version import Version
 
+from .egress import egress  # noqa: F401
 from .inprocess_fixtures import inprocess_proxy  # noqa: F401
 from .live_fixtures import (  # noqa: F401
     _launched_proxies,

@@ -15,6 +15,8 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 CREDENTIAL_HEADERS = ("x-api-key", "authorization")
+# A redirect's target path starts with this, so the target answers normally (no redirect loop).
+REDIRECTED_PREFIX = "/redirected"
 HOLD_TIMEOUT_S = 10.0
 
 MESSAGE: dict[str, Any] = {
@@ -26,6 +28,21 @@ MESSAGE: dict[str, Any] = {
     "stop_reason": "end_turn",
     "stop_sequence": None,
     "usage": {"input_tokens": 3, "output_tokens": 5},
+}
+# What an OpenAI-compatible deployment answers on .../chat/completions.
+CHAT_COMPLETION: dict[str, Any] = {
+    "id": "chatcmpl-fake-01",
+    "object": "chat.completion",
+    "created": 1764633600,
+    "model": "gpt-4o-mini",
+    "choices": [
+        {
+            "index": 0,
+            "message": {"role": "assistant", "content": "hello from the fake upstream"},
+            "finish_reason": "stop",
+        }
+    ],
+    "usage": {"prompt_tokens": 3, "completion_tokens": 5, "total_tokens": 8},
 }
 AUTH_ERROR: dict[str, Any] = {
     "type": "error",
@@ -96,6 +113,9 @@ class FakeAnthropic:
 
     requests: list[RecordedRequest] = field(default_factory=list)
     hold: threading.Event | None = None
+    # (status, base): answer every request outside REDIRECTED_PREFIX with `status` and
+    # `Location: <base><path>?<query>`, as an upstream that moved (or an attacker's) would
+    redirect: tuple[int, str] | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
     server: ThreadingHTTPServer | None = None
 
@@ -109,6 +129,7 @@ class FakeAnthropic:
         with self.lock:
             self.requests.clear()
         self.hold = None
+        self.redirect = None
 
     def record(self, request: RecordedRequest) -> None:
         with self.lock:
@@ -142,8 +163,13 @@ class _Handler(BaseHTTPRequestHandler):
             body=body,
         )
         self.server.fake.record(recorded)
-        if not any(recorded.has_header(name) for name in CREDENTIAL_HEADERS):
+        redirect = self.server.fake.redirect
+        if redirect is not None and not split.path.startswith(REDIRECTED_PREFIX):
+            self._send_redirect(*redirect)
+        elif not any(recorded.has_header(name) for name in CREDENTIAL_HEADERS):
             self._send_json(401, AUTH_ERROR)
+        elif split.path.endswith("/chat/completions"):
+            self._send_json(200, CHAT_COMPLETION)
         elif _wants_stream(body):
             self._send_stream()
         else:
@@ -158,6 +184,13 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
+
+    def _send_redirect(self, status: int, base: str) -> None:
+        query = f"?{urlsplit(self.path).query}" if urlsplit(self.path).query else ""
+        self.send_response(status)
+        self.send_header("Location", f"{base}{REDIRECTED_PREFIX}{urlsplit(self.path).path}{query}")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
 
     def _send_stream(self) -> None:
         self.send_response(200)
@@ -185,8 +218,8 @@ class _Server(ThreadingHTTPServer):
     # socketserver's default backlog of 5 drops bursts of connections (the load test sends 200).
     request_queue_size = 256
 
-    def __init__(self, fake: FakeAnthropic) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
+    def __init__(self, fake: FakeAnthropic, host: str) -> None:
+        super().__init__((host, 0), _Handler)
         self.fake = fake
 
 
@@ -198,10 +231,13 @@ def _wants_stream(body: bytes) -> bool:
     return isinstance(payload, dict) and payload.get("stream") is True
 
 
-def start_fake_anthropic() -> FakeAnthropic:
-    """Start a fake on a free loopback port; stop it with :func:`stop_fake_anthropic`."""
+def start_fake_anthropic(host: str = "127.0.0.1") -> FakeAnthropic:
+    """Start a fake on a free port of loopback `host`; stop it with :func:`stop_fake_anthropic`.
+
+    Another loopback address (127.0.0.2) is another origin: it stands in for any other host.
+    """
     fake = FakeAnthropic()
-    fake.server = _Server(fake)
+    fake.server = _Server(fake, host)
     thread = threading.Thread(target=fake.server.serve_forever, name="fake-anthropic", daemon=True)
     thread.start()
     return fake

@@ -26,6 +26,8 @@ _LOOPBACK = ["--host", "127.0.0.1"]
 _SCRUBBED_ENV_PREFIXES = ("ANTHROPIC_", "COHERE_", "LITELLM_", "DATABASE_URL", "STORE_MODEL_IN_DB")
 # A second provider route (/cohere) points at the same recording upstream, with this fake key.
 COHERE_SERVER_KEY = "test-cohere-server-key-5e9a1c"
+# 127.0.0.2 stands in for "another host" (a redirect target) in the egress tests.
+_LOOPBACK_HOSTS = "127.0.0.1,127.0.0.2,localhost"
 
 
 # A config route with an operator-configured header that carries the master key.
@@ -45,6 +47,7 @@ class ProxySpec:
     general_settings: dict[str, Any] = field(default_factory=dict)  # added to the generated ones
     key_header_name: str | None = None  # general_settings.litellm_key_header_name
     litellm_settings: dict[str, Any] = field(default_factory=dict)
+    router_settings: dict[str, Any] = field(default_factory=dict)  # e.g. fallbacks
 
 
 @dataclass
@@ -97,11 +100,14 @@ def config_for(spec: ProxySpec, upstream: FakeAnthropic) -> dict[str, Any]:
     if spec.key_header_name:
         general["litellm_key_header_name"] = spec.key_header_name
     general.update(spec.general_settings)
-    return {
+    config: dict[str, Any] = {
         "model_list": spec.model_list,
         "general_settings": general,
         "litellm_settings": spec.litellm_settings,
     }
+    if spec.router_settings:
+        config["router_settings"] = spec.router_settings
+    return config
 
 
 def proxy_env(spec: ProxySpec, upstream: FakeAnthropic) -> dict[str, str]:
@@ -111,8 +117,8 @@ def proxy_env(spec: ProxySpec, upstream: FakeAnthropic) -> dict[str, str]:
         ANTHROPIC_API_BASE=upstream.url,
         COHERE_API_BASE=upstream.url,
         COHERE_API_KEY=COHERE_SERVER_KEY,
-        NO_PROXY="127.0.0.1,localhost",
-        no_proxy="127.0.0.1,localhost",
+        NO_PROXY=_LOOPBACK_HOSTS,
+        no_proxy=_LOOPBACK_HOSTS,
         PYTHONUNBUFFERED="1",
     )
     if spec.server_key:

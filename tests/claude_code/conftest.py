@@ -36,8 +36,8 @@ UNIFIED_SETTINGS = {
     "forward_client_headers_to_llm_api": True,
     "forward_llm_provider_auth_headers": True,
 }
-# Two proxies, not three: on a loaded 2-core machine every boot counts. The unified-route settings
-# only act on model_list routes, so the /anthropic cases on "main" are unaffected by them.
+# Few proxies: on a loaded 2-core machine every boot counts. The unified-route settings only act
+# on model_list routes, so the /anthropic cases on "main" are unaffected by them.
 SPECS = {
     "main": ProxySpec(
         "main",
@@ -55,6 +55,20 @@ SPECS = {
         general_settings=UNIFIED_SETTINGS,
     ),
     "no_server_key": ProxySpec("no_server_key", MASTER_KEY, None),
+    # a personal proxy for a Claude subscription (BerriAI/litellm#42170): no master key, no
+    # server key, a deployment without a key of its own, client headers forwarded
+    "open": ProxySpec(
+        "open",
+        None,
+        None,
+        model_list=[
+            {
+                "model_name": UNIFIED_MODEL,
+                "litellm_params": {"model": "anthropic/claude-sonnet-4-5"},
+            }
+        ],
+        general_settings={"forward_client_headers_to_llm_api": True},
+    ),
 }
 # Booting LiteLLM takes ~30 s on an idle 2-core machine; leave room for a busy one.
 STARTUP_TIMEOUT_S = 300.0

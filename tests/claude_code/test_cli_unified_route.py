@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.behaviour.checks import assert_credentials, assert_secret_nowhere, betas
-from tests.behaviour.constants import MASTER_KEY, OAUTH_TOKEN
+from tests.behaviour.constants import MASTER_KEY, OAUTH_BETA, OAUTH_TOKEN, P_OPEN_PROXY
 from tests.behaviour.fake_upstream import FakeAnthropic
 from tests.behaviour.live_proxy import LiveProxy
 
@@ -47,5 +49,27 @@ def test_claude_code_at_the_proxy_root_sends_its_oauth_token_and_never_the_litel
     user_id = sent.json()["metadata"]["user_id"]
     assert received.json()["metadata"]["user_id"] == user_id
     assert received.json()["stream"] is True  # so the answer below came as a stream
+    assert run.returncode == 0, run.stderr
+    assert ANSWER in run.stdout
+
+
+@pytest.mark.parametrize(
+    "route", [pytest.param("", marks=pytest.mark.fixed_by(P_OPEN_PROXY)), "/anthropic"]
+)
+def test_claude_code_with_a_subscription_through_a_proxy_without_a_master_key(
+    claude_cli: Path,
+    cli_proxies: dict[str, LiveProxy],
+    direct_upstream: FakeAnthropic,
+    tmp_path: Path,
+    egress: EgressTrap,
+    route: str,
+) -> None:
+    """Only the OAuth token, as Claude Code with a Claude subscription sends it (#42170)."""
+    proxy = cli_proxies["open"]
+    credentials = {"CLAUDE_CODE_OAUTH_TOKEN": OAUTH_TOKEN, "ANTHROPIC_MODEL": UNIFIED_MODEL}
+    _, run = run_both(claude_cli, tmp_path, direct_upstream, proxy, route, credentials, egress)
+    received = proxy.upstream.only_request()
+    assert_credentials(received, None, f"Bearer {OAUTH_TOKEN}")
+    assert OAUTH_BETA in betas(received)
     assert run.returncode == 0, run.stderr
     assert ANSWER in run.stdout
