@@ -20,6 +20,7 @@ P0003_CLIENT_CREDENTIALS = "anthropic-passthrough-forward-client-credentials"
 P0004_OAUTH_BETA = "anthropic-passthrough-send-the-oauth-beta-header"
 P_UNIFIED_KEY = "unified-route-never-forward-the-caller-s-litellm-key"
 P_OAUTH_SCOPE = "unified-route-send-oauth-tokens-only-to-anthropic"
+P_LOGGING = "logging-never-hand-callbacks-the-caller-s-key-or-an"
 
 MESSAGES_PATH = "/anthropic/v1/messages"
 CLAUDE_CODE_QUERY = "beta=true"
