@@ -13,11 +13,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +31,7 @@ from .constants import (
     claude_code_headers,
     simple_body,
 )
+from .error_upstream import ErrorServer, start_error_server, stop_error_server
 from .fake_upstream import FakeAnthropic, start_fake_anthropic, stop_fake_anthropic
 from .live_proxy import LiveProxy, ProxySpec, start_proxy, stop_proxies, wait_until_ready
 
@@ -51,50 +50,6 @@ SETTLE_QUIET_S = 0.4  # no new record for this long after the terminal hook: don
 SETTLE_MAX_S = 8.0
 
 
-# --- an upstream that always answers with one error status ---------------------------------
-
-
-class _ErrorHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server: _ErrorServer
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def _handle(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        if length:
-            self.rfile.read(length)
-        kind = "authentication_error" if self.server.status == 401 else "api_error"
-        data = json.dumps({"type": "error", "error": {"type": kind, "message": "no"}}).encode()
-        self.send_response(self.server.status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    do_GET = do_POST = _handle
-
-
-class _ErrorServer(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, status: int) -> None:
-        super().__init__(("127.0.0.1", 0), _ErrorHandler)
-        self.status = status
-
-    @property
-    def url(self) -> str:
-        host, port = self.server_address[:2]
-        return f"http://{host}:{port}"
-
-
-def _start_error_server(status: int) -> _ErrorServer:
-    server = _ErrorServer(status)
-    threading.Thread(target=server.serve_forever, name=f"upstream-{status}", daemon=True).start()
-    return server
-
-
 # --- the proxy -------------------------------------------------------------------------------
 
 
@@ -103,7 +58,7 @@ def _deployment(name: str, **params: str) -> dict[str, Any]:
     return {"model_name": name, "litellm_params": {"model": model, **params}}
 
 
-def _spec(upstream: FakeAnthropic, failing: dict[int, _ErrorServer]) -> ProxySpec:
+def _spec(upstream: FakeAnthropic, failing: dict[int, ErrorServer]) -> ProxySpec:
     model_list = [
         _deployment(MODEL, api_key=DEPLOYMENT_KEY),
         *(
@@ -143,7 +98,7 @@ class LoggingProxy:
 @pytest.fixture(scope="module")
 def logging_proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LoggingProxy]:
     upstream = start_fake_anthropic()
-    failing = {status: _start_error_server(status) for status in FAILING}
+    failing = {status: start_error_server(status) for status in FAILING}
     workdir = tmp_path_factory.mktemp("logging")
     proxy = start_proxy(_spec(upstream, failing), upstream, workdir)
     try:
@@ -153,8 +108,7 @@ def logging_proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LoggingP
         stop_proxies([proxy])
         stop_fake_anthropic(upstream)
         for server in failing.values():
-            server.shutdown()
-            server.server_close()
+            stop_error_server(server)
 
 
 # --- one request, and what logging got meanwhile ----------------------------------------------
