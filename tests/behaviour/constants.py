@@ -22,6 +22,7 @@ P_UNIFIED_KEY = "unified-route-never-forward-the-caller-s-litellm-key"
 P_OAUTH_SCOPE = "unified-route-send-oauth-tokens-only-to-anthropic"
 P_EGRESS = "egress-send-credentials-only-where-they-belong"
 P_OPEN_PROXY = "open-proxy-forward-a-client-s-subscription-token"
+P_LOGGING = "logging-mask-the-caller-s-key-and-oauth-tokens"
 
 MESSAGES_PATH = "/anthropic/v1/messages"
 CLAUDE_CODE_QUERY = "beta=true"

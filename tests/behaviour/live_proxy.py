@@ -48,6 +48,8 @@ class ProxySpec:
     key_header_name: str | None = None  # general_settings.litellm_key_header_name
     litellm_settings: dict[str, Any] = field(default_factory=dict)
     router_settings: dict[str, Any] = field(default_factory=dict)  # e.g. fallbacks
+    extra_env: dict[str, str] = field(default_factory=dict)  # set last, e.g. PYTHONPATH
+    extra_args: list[str] = field(default_factory=list)  # appended to the proxy's command line
 
 
 @dataclass
@@ -123,6 +125,7 @@ def proxy_env(spec: ProxySpec, upstream: FakeAnthropic) -> dict[str, str]:
     )
     if spec.server_key:
         env["ANTHROPIC_API_KEY"] = spec.server_key
+    env.update(spec.extra_env)
     return env
 
 
@@ -140,7 +143,7 @@ def start_proxy(
     proxy._log_file = proxy.log_path.open("wb")
     command = [python, *_RUN_SERVER[1:], "--config", str(config_path), *_LOOPBACK]
     proxy.process = subprocess.Popen(
-        [*command, "--port", str(proxy.port)],
+        [*command, "--port", str(proxy.port), *spec.extra_args],
         env=proxy_env(spec, upstream),
         cwd=workdir,
         stdout=proxy._log_file,
