@@ -272,7 +272,8 @@ def image(session: nox.Session) -> None:
         session.log(f"Claude Code CLI cases not run: {cli_missing}")
     else:
         env["FORKKIT_CLAUDE_CLI"] = claude_cli(session)
-    requirements = [*BEHAVIOUR_DEPS, f"image={built['image_id']}", env.get("FORKKIT_CLAUDE_CLI", "")]
+    cli = env.get("FORKKIT_CLAUDE_CLI", "")
+    requirements = [*BEHAVIOUR_DEPS, f"image={built['image_id']}", cli]
     suites = ("--tests=tests/image", "--tests=tests/behaviour", "--tests=tests/claude_code")
     passed = ("suite-passed", str(wheel), *suites, *(f"--requirement={r}" for r in requirements))
     known = json.loads(forkkit(session, *passed, silent=True))

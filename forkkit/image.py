@@ -17,6 +17,7 @@ import csv
 import hashlib
 import io
 import json
+import os
 import shutil
 import zipfile
 from dataclasses import asdict, dataclass
@@ -33,6 +34,7 @@ UPSTREAM_IMAGE = "ghcr.io/berriai/litellm"
 LOCAL_REPOSITORY = "localhost/litellm-fork-kit"
 CONTAINERFILE = "Containerfile"
 WHEEL_DIR = "wheel"  # the context folder the Containerfile copies
+CONTEXT_MTIME = 315532800  # 1980-01-01, the earliest time a zip (a wheel) can hold
 _CHECK_SCRIPT = """
 import importlib.metadata as m, json, os
 from forkkit.installed import check_installed
@@ -91,6 +93,10 @@ def prepare_context(project: Project, wheel: Path) -> Path:
     shutil.rmtree(context, ignore_errors=True)
     (context / WHEEL_DIR).mkdir(parents=True)
     shutil.copyfile(wheel, context / WHEEL_DIR / wheel.name)
+    # A fixed mtime: podman's layer cache hashes what COPY adds, timestamps included, so the
+    # same wheel bytes reuse the cached layer (and image) however often the context is rebuilt.
+    for path in (context / WHEEL_DIR / wheel.name, context / WHEEL_DIR, context):
+        os.utime(path, (CONTEXT_MTIME, CONTEXT_MTIME))
     return context
 
 

@@ -48,7 +48,7 @@ def local_base(project: Project, pin: Pin, env: dict[str, str]) -> str:
     key = _digest(rootfs.encode(), wheels.name.encode(), recipe)[:16]
     ref = f"{BASE_REPOSITORY}:{pin.version}-{key}"
     if image_exists(ref, env):
-        print(f"local base {ref} is cached", flush=True)
+        say(f"local base {ref} is cached")
         return ref
     podman(
         [
@@ -93,7 +93,7 @@ def rootfs_image(project: Project, env: dict[str, str]) -> str:
         return ref
     tarball = project.cache_dir / "image" / "rootfs" / f"{SUITE}-{key}.tar"
     if not tarball.exists():
-        print(f"building the {SUITE} rootfs with mmdebstrap ({sources})", flush=True)
+        say(f"building the {SUITE} rootfs with mmdebstrap ({sources})")
         tarball.parent.mkdir(parents=True, exist_ok=True)
         partial = tarball.with_suffix(f".partial-{os.getpid()}.tar")
         include = f"--include={','.join(INCLUDES)}"
@@ -110,7 +110,7 @@ def wheelhouse(project: Project, pin: Pin) -> Path:
     context = project.cache_dir / "image" / "wheelhouse" / f"{pin.version}-{key}"
     if (context / "requirements.txt").exists():
         return context
-    print(f"downloading the wheelhouse for litellm[proxy]=={pin.version}", flush=True)
+    say(f"downloading the wheelhouse for litellm[proxy]=={pin.version}")
     staging = context.with_name(f"{context.name}.partial-{os.getpid()}")
     shutil.rmtree(staging, ignore_errors=True)
     (staging / "wheelhouse").mkdir(parents=True)
@@ -161,12 +161,17 @@ def _run(command: list[str], capture: bool = False, stdin: str | None = None) ->
         raise ForkKitError(f"{command[0]} is not installed ({exc.strerror})") from None
     if result.returncode != 0:
         detail = (result.stderr or "").strip().splitlines()[-1:] if capture else []
-        shown = " ".join(Path(command[0]).name if i == 0 else part for i, part in enumerate(command))
+        shown = " ".join([Path(command[0]).name, *command[1:]])
         raise ForkKitError(
             f"`{shown[:120]}` failed (exit {result.returncode})"
             + (f": {detail[0]}" if detail else "")
         )
     return result.stdout or ""
+
+
+def say(line: str) -> None:
+    """Progress goes to stderr: a verb's stdout may be JSON."""
+    print(line, file=sys.stderr, flush=True)
 
 
 def _digest(*parts: bytes) -> str:

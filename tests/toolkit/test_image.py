@@ -16,6 +16,7 @@ from forkkit.cli import main
 from forkkit.errors import ForkKitError
 from forkkit.image import (
     CONTAINERFILE,
+    CONTEXT_MTIME,
     WHEEL_DIR,
     image_tag,
     parse_record,
@@ -84,6 +85,7 @@ def test_the_context_holds_the_built_wheel_byte_for_byte(project: Project) -> No
     copied = list((context / WHEEL_DIR).iterdir())
     assert [p.name for p in copied] == [wheel.name]  # the earlier wheel is gone
     assert copied[0].read_bytes() == wheel.read_bytes()
+    assert copied[0].stat().st_mtime == CONTEXT_MTIME  # same bytes, same cached layer
 
 
 def test_a_wheel_of_another_release_is_refused(project: Project) -> None:
@@ -184,4 +186,3 @@ def test_a_user_s_containers_conf_is_kept(tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.delenv(CONF_ENV)
     written = Path(podman_env(tmp_path)[CONF_ENV])
     assert written == tmp_path / "containers.conf" and "default_ulimits" in written.read_text()
-
