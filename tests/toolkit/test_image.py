@@ -186,3 +186,14 @@ def test_a_user_s_containers_conf_is_kept(tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.delenv(CONF_ENV)
     written = Path(podman_env(tmp_path)[CONF_ENV])
     assert written == tmp_path / "containers.conf" and "default_ulimits" in written.read_text()
+
+
+def test_the_release_workflow_pushes_the_image_it_tested_on_upstream_s_base() -> None:
+    text = (REPO / ".github" / "workflows" / "release.yml").read_text()
+    job = text[text.index("\n  image:") :]
+    build = job.index("nox -s image")
+    assert "upstream_image" in job[:build]  # FORKKIT_IMAGE_BASE is upstream's image for the pin
+    assert build < job.index("podman push") < job.index("actions/attest-build-provenance@")
+    assert job.count("push-to-registry: true") == 2  # provenance and SBOM, stored with the image
+    for permission in ("packages: write", "id-token: write", "attestations: write"):
+        assert permission in job
