@@ -256,11 +256,12 @@ def image(session: nox.Session) -> None:
     file, then runs a named subset of the live cases and the Claude Code CLI against containers
     of it (tests/image). Skipped, saying why, without podman. Not in the default run.
     """
-    missing = json.loads(forkkit(session, "image-build", "--check", silent=True))["missing"]
+    base = os.environ.get("FORKKIT_IMAGE_BASE")
+    check = ("image-build", "--check", *image_base_args(base))
+    missing = json.loads(forkkit(session, *check, silent=True))["missing"]
     if missing:
         session.skip(f"image: {missing}")
     wheel = built_wheels(session)[0]
-    base = os.environ.get("FORKKIT_IMAGE_BASE")
     forkkit(session, "image-build", "--wheel", str(wheel), *image_base_args(base))
     built = json.loads(Path(".work/image/image.json").read_text())
     session.log(f"image {built['ref']} {built['digest']} (base {built['base']})")

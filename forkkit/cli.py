@@ -218,10 +218,12 @@ def cmd_image_plan(project: Project, args: argparse.Namespace) -> int:
 
 def cmd_image_build(project: Project, args: argparse.Namespace) -> int:
     from forkkit.image import build_image
+    from forkkit.image_base import local_base_missing
     from forkkit.podman import podman_missing
 
     if args.check:
-        print(json.dumps({"missing": podman_missing()}))
+        missing = podman_missing() or (local_base_missing() if args.local_base else None)
+        print(json.dumps({"missing": missing}))
         return 0
     if args.wheel is None:
         raise ForkKitError("image-build needs --wheel (the wheel `nox -s build` made)")
@@ -336,7 +338,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     image_build.add_argument("--json", action="store_true", help="print ref, tag, digest as JSON")
     image_build.add_argument(
-        "--check", action="store_true", help="only say (JSON) what is missing to build images"
+        "--check", action="store_true", help="only say (JSON) what is missing to build (this) image"
     )
     image_check = verbs.add_parser(
         "image-check", help="fail unless the image's LiteLLM is the wheel, file for file"

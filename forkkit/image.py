@@ -25,6 +25,7 @@ from pathlib import Path
 
 from forkkit.errors import ForkKitError
 from forkkit.image_base import local_base
+from forkkit.jsonfile import write_versioned
 from forkkit.pin import Pin, load_pin
 from forkkit.podman import podman, podman_env
 from forkkit.project import Project
@@ -33,6 +34,7 @@ from forkkit.release import Release, load_release
 UPSTREAM_IMAGE = "ghcr.io/berriai/litellm"
 LOCAL_REPOSITORY = "localhost/litellm-fork-kit"
 CONTAINERFILE = "Containerfile"
+IMAGE_SCHEMA = "forkkit.image"  # .work/image/image.json: the last image built
 WHEEL_DIR = "wheel"  # the context folder the Containerfile copies
 CONTEXT_MTIME = 315532800  # 1980-01-01, the earliest time a zip (a wheel) can hold
 _CHECK_SCRIPT = """
@@ -131,8 +133,7 @@ def build_image(
     inspect = ["image", "inspect", "--format", "{{.Digest}} {{.Id}}", ref]
     digest, image_id = podman(inspect, env, capture=True).stdout.split()
     built = BuiltImage(ref, info["tag"], digest, image_id, chosen, str(wheel))
-    out = project.work_dir / "image" / "image.json"
-    out.write_text(json.dumps(asdict(built), indent=2) + "\n")
+    write_versioned(project.work_dir / "image" / "image.json", IMAGE_SCHEMA, 1, asdict(built))
     return built
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import platform
 import shutil
 import subprocess
 import sys
@@ -38,6 +39,25 @@ BASE_CONTAINERFILE = Path("container") / "base.Containerfile"
 BASE_REPOSITORY = "localhost/litellm-fork-kit-base"
 ROOTFS_REPOSITORY = "localhost/litellm-fork-kit-rootfs"
 TOOL_TIMEOUT_S = 1800.0
+ARCHES = ("x86_64", "aarch64")  # this machine's: the wheelhouse is for the image podman builds
+
+
+def local_base_missing() -> str | None:
+    """One line saying why the Debian stand-in cannot be built here, or None."""
+    if shutil.which("mmdebstrap") is None:
+        return "mmdebstrap is not installed (e.g. `apt-get install mmdebstrap`)"
+    if machine() not in ARCHES:
+        return f"no wheelhouse tags for {machine()} (only {', '.join(ARCHES)})"
+    try:
+        apt_sources()
+    except ForkKitError as exc:
+        return str(exc)
+    return None
+
+
+def machine() -> str:
+    arch = platform.machine().lower()
+    return {"amd64": "x86_64", "arm64": "aarch64"}.get(arch, arch)
 
 
 def local_base(project: Project, pin: Pin, env: dict[str, str]) -> str:
@@ -81,9 +101,10 @@ def apt_sources() -> Path:
 
 def rootfs_image(project: Project, env: dict[str, str]) -> str:
     """The imported Debian rootfs, keyed by what mmdebstrap is given (and its version)."""
+    missing = local_base_missing()
     tool = shutil.which("mmdebstrap")
-    if tool is None:
-        raise ForkKitError("mmdebstrap is not installed (e.g. `apt-get install mmdebstrap`)")
+    if missing or tool is None:
+        raise ForkKitError(missing or "mmdebstrap is not installed")
     sources = apt_sources()
     version = _run([tool, "--version"], capture=True).strip()
     inputs = [SUITE, "minbase", ",".join(INCLUDES), version]
@@ -130,21 +151,23 @@ def wheelhouse(project: Project, pin: Pin) -> Path:
 def resolve(project: Project, pin: Pin) -> str:
     """`litellm[proxy]==<pin>` resolved with the overrides for the image's Python and platform."""
     overrides = load_overrides(project.root)
-    platform = f"x86_64-manylinux_2_{GLIBC_MINOR}"
+    target = f"{machine()}-manylinux_2_{GLIBC_MINOR}"
     command = [sys.executable, "-m", "uv", "pip", "compile", "--quiet", "--no-header"]
     command += ["--no-annotate", f"--python-version={PYTHON_VERSION}"]
-    command += [f"--python-platform={platform}", "--only-binary=:all:", *overrides.uv_args(), "-"]
+    command += [f"--python-platform={target}", "--only-binary=:all:", *overrides.uv_args(), "-"]
     return _run(command, capture=True, stdin=f"{pin.project}[proxy]=={pin.version}\n")
 
 
 def _platform_args() -> list[str]:
-    """pip download's tags for the image: CPython 3.11 on glibc 2.36 x86_64 (and older)."""
+    """pip download's tags for the image: CPython 3.11 on glibc 2.36 (and older), this arch."""
     abi = f"cp{PYTHON_VERSION.replace('.', '')}"
     args = [f"--python-version={PYTHON_VERSION}", "--implementation=cp"]
     args += [f"--abi={abi}", "--abi=abi3", "--abi=none"]
-    manylinux = [f"manylinux_2_{minor}_x86_64" for minor in range(GLIBC_MINOR, 16, -1)]
-    legacy = ["manylinux2014_x86_64", "manylinux2010_x86_64", "manylinux1_x86_64", "linux_x86_64"]
-    return args + [f"--platform={platform}" for platform in [*manylinux, *legacy]]
+    arch = machine()
+    manylinux = [f"manylinux_2_{minor}_{arch}" for minor in range(GLIBC_MINOR, 16, -1)]
+    older = ["manylinux2010", "manylinux1"] if arch == "x86_64" else []
+    legacy = [f"{tag}_{arch}" for tag in ["manylinux2014", *older, "linux"]]
+    return args + [f"--platform={tag}" for tag in [*manylinux, *legacy]]
 
 
 def _run(command: list[str], capture: bool = False, stdin: str | None = None) -> str:

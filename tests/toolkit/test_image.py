@@ -26,6 +26,7 @@ from forkkit.image import (
     upstream_image,
     wheel_record,
 )
+from forkkit.image_base import apt_sources
 from forkkit.pin import Pin, load_pin
 from forkkit.podman import CONF_ENV, containers_conf_text, podman_env, podman_missing
 from forkkit.project import Project
@@ -145,6 +146,30 @@ def test_without_podman_the_reason_is_one_line(monkeypatch: pytest.MonkeyPatch) 
     reason = podman_missing()
     assert reason is not None and "\n" not in reason
     assert reason.startswith("podman is not installed")
+
+
+def test_without_mmdebstrap_the_local_base_says_so_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake_podman = tmp_path / "bin" / "podman"
+    fake_podman.parent.mkdir()
+    fake_podman.write_text("#!/bin/sh\nexit 0\n")
+    fake_podman.chmod(0o755)
+    monkeypatch.setenv("PATH", str(fake_podman.parent))
+    assert main(["--root", str(REPO), "image-build", "--check", "--base", "some/image"]) == 0
+    assert (
+        json.loads(capsys.readouterr().out)["missing"] is None
+    )  # a given base needs no mmdebstrap
+    assert main(["--root", str(REPO), "image-build", "--check", "--local-base"]) == 0
+    assert json.loads(capsys.readouterr().out)["missing"] == (
+        "mmdebstrap is not installed (e.g. `apt-get install mmdebstrap`)"
+    )
+
+
+def test_the_local_base_needs_an_apt_sources_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FORKKIT_APT_SOURCES", "/nonexistent/debian.sources")
+    with pytest.raises(ForkKitError, match=r"set FORKKIT_APT_SOURCES to a sources\.list"):
+        apt_sources()
 
 
 def test_image_build_check_reports_missing_podman_as_json(
