@@ -247,6 +247,49 @@ def claude_code(session: nox.Session) -> None:
     forkkit(session, *passed, "--record", silent=True)
 
 
+@nox.session
+def image(session: nox.Session) -> None:
+    """The proxy image (podman): upstream's image with the built wheel; tested running.
+
+    The base is a stand-in for upstream's image built here from Debian packages, or
+    FORKKIT_IMAGE_BASE (e.g. upstream's own). Checks the LiteLLM inside is the wheel, file for
+    file, then runs a named subset of the live cases and the Claude Code CLI against containers
+    of it (tests/image). Skipped, saying why, without podman. Not in the default run.
+    """
+    base = os.environ.get("FORKKIT_IMAGE_BASE")
+    check = ("image-build", "--check", *image_base_args(base))
+    missing = json.loads(forkkit(session, *check, silent=True))["missing"]
+    if missing:
+        session.skip(f"image: {missing}")
+    wheel = built_wheels(session)[0]
+    forkkit(session, "image-build", "--wheel", str(wheel), *image_base_args(base))
+    built = json.loads(Path(".work/image/image.json").read_text())
+    session.log(f"image {built['ref']} {built['digest']} (base {built['base']})")
+    forkkit(session, "image-check", built["ref"], str(wheel))
+    conf = os.environ.get("CONTAINERS_CONF") or str(Path(".work/image/containers.conf").resolve())
+    env = {**TEST_ENV, "FORKKIT_PROXY_IMAGE": built["ref"], "CONTAINERS_CONF": conf}
+    cli_missing = claude_cli_missing(session)
+    if cli_missing:
+        session.log(f"Claude Code CLI cases not run: {cli_missing}")
+    else:
+        env["FORKKIT_CLAUDE_CLI"] = claude_cli(session)
+    cli = env.get("FORKKIT_CLAUDE_CLI", "")
+    requirements = [*BEHAVIOUR_DEPS, f"image={built['image_id']}", cli]
+    suites = ("--tests=tests/image", "--tests=tests/behaviour", "--tests=tests/claude_code")
+    passed = ("suite-passed", str(wheel), *suites, *(f"--requirement={r}" for r in requirements))
+    known = json.loads(forkkit(session, *passed, silent=True))
+    if not session.posargs and not os.environ.get("FORKKIT_RETEST") and known["passed"]:
+        session.log(f"image cases already passed on {built['ref']} ({known['key'][:12]})")
+        return
+    session.install(*BEHAVIOUR_DEPS)
+    session.run("pytest", "tests/image", *session.posargs, env=env)
+    forkkit(session, *passed, "--record", silent=True)
+
+
+def image_base_args(base: str | None) -> list[str]:
+    return ["--base", base] if base else ["--local-base"]
+
+
 @nox.session(name="toolkit-tests")
 def toolkit_tests(session: nox.Session) -> None:
     """Fast toolkit tests on synthetic releases (plus network-marked ones against the index)."""

@@ -209,6 +209,40 @@ def cmd_claude_cli(project: Project, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_image_plan(project: Project, args: argparse.Namespace) -> int:
+    from forkkit.image import plan
+
+    print(json.dumps(plan(project)))
+    return 0
+
+
+def cmd_image_build(project: Project, args: argparse.Namespace) -> int:
+    from forkkit.image import build_image
+    from forkkit.image_base import local_base_missing
+    from forkkit.podman import podman_missing
+
+    if args.check:
+        missing = podman_missing() or (local_base_missing() if args.local_base else None)
+        print(json.dumps({"missing": missing}))
+        return 0
+    if args.wheel is None:
+        raise ForkKitError("image-build needs --wheel (the wheel `nox -s build` made)")
+    built = build_image(project, args.wheel, base=args.base, use_local_base=args.local_base)
+    if args.json:
+        print(json.dumps({"ref": built.ref, "tag": built.tag, "digest": built.digest}))
+        return 0
+    print(f"built {built.ref} ({built.digest}) from {built.base}")
+    return 0
+
+
+def cmd_image_check(project: Project, args: argparse.Namespace) -> int:
+    from forkkit.image import check_image
+
+    for line in check_image(project, args.ref, args.wheel):
+        print(line)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="forkkit", description=__doc__)
     parser.add_argument("--root", type=Path, default=Path.cwd(), help="repository root")
@@ -294,6 +328,23 @@ def build_parser() -> argparse.ArgumentParser:
     claude_parser.add_argument(
         "--check", action="store_true", help="only say (JSON) what is missing to install it"
     )
+    verbs.add_parser("image-plan", help="the image's tag and upstream base for the pin (JSON)")
+    image_build = verbs.add_parser("image-build", help="build the proxy image with podman")
+    image_build.add_argument("--wheel", type=Path, help="the patched wheel to put in the image")
+    bases = image_build.add_mutually_exclusive_group()
+    bases.add_argument("--base", help="base image (default: upstream's image for the pin)")
+    bases.add_argument(
+        "--local-base", action="store_true", help="build a Debian-based stand-in for upstream's"
+    )
+    image_build.add_argument("--json", action="store_true", help="print ref, tag, digest as JSON")
+    image_build.add_argument(
+        "--check", action="store_true", help="only say (JSON) what is missing to build (this) image"
+    )
+    image_check = verbs.add_parser(
+        "image-check", help="fail unless the image's LiteLLM is the wheel, file for file"
+    )
+    image_check.add_argument("ref")
+    image_check.add_argument("wheel", type=Path)
     return parser
 
 
@@ -315,6 +366,9 @@ HANDLERS: dict[str, Handler] = {
     "record-tests": cmd_record_tests,
     "note": cmd_note,
     "index": cmd_index,
+    "image-plan": cmd_image_plan,
+    "image-build": cmd_image_build,
+    "image-check": cmd_image_check,
 }
 
 
