@@ -82,9 +82,13 @@ def cmd_pin(project: Project, args: argparse.Namespace) -> int:
 
 
 def cmd_check_installed(project: Project, args: argparse.Namespace) -> int:
-    from forkkit.installed import check_installed
+    from forkkit.installed import check_installed, installed_from, interpreter_path
 
-    print(check_installed(args.name))
+    path = interpreter_path(args.python) if args.python else None
+    if args.wheel:
+        print(json.dumps({"installed_from": installed_from(args.wheel, args.name, path)}))
+        return 0
+    print(check_installed(args.name, path, cache_dir=project.cache_dir))
     return 0
 
 
@@ -234,6 +238,10 @@ def build_parser() -> argparse.ArgumentParser:
         "check-installed", help="fail when an installed distribution differs from its wheel"
     )
     installed.add_argument("name")
+    installed.add_argument("--python", help="check another interpreter's environment")
+    installed.add_argument(
+        "--wheel", type=Path, help="only say (JSON) whether it holds exactly this wheel's files"
+    )
     suite = verbs.add_parser(
         "suite-passed", help="whether the behaviour suite passed on this wheel (JSON)"
     )

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 import http.client
 import os
 import tarfile
 import tempfile
 from pathlib import Path
 
-from forkkit.digest import sha256_of
+from forkkit.digest import sha256_hasher, sha256_of
 from forkkit.errors import ForkKitError
 from forkkit.index import IndexFile, find_sdist, open_url, redact
 from forkkit.locking import file_lock
@@ -76,7 +75,7 @@ def _artifact_lock(cache_dir: Path, sha256: str, filename: str) -> Path:
 
 def _download_to(url: str, target: Path, expected_sha256: str) -> str:
     """Stream url next to target and return its sha256; only a matching download becomes target."""
-    digest = hashlib.sha256()
+    digest = sha256_hasher()
     handle, temp_name = tempfile.mkstemp(dir=target.parent, prefix=".part-")
     temp = Path(temp_name)
     try:
