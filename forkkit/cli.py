@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from collections.abc import Callable, Sequence
@@ -16,11 +17,11 @@ Handler = Callable[[Project, argparse.Namespace], int]
 
 
 def cmd_fetch(project: Project, args: argparse.Namespace) -> int:
-    from forkkit.checkout import ensure_pristine
     from forkkit.pin import load_pin
+    from forkkit.pipeline import pristine
 
     pin = load_pin(project.pin_file)
-    ensure_pristine(pin, project.cache_dir)
+    pristine(project, pin)
     print(f"{pin.describe()} verified and cached in {project.cache_dir}")
     return 0
 
@@ -326,10 +327,18 @@ HANDLERS: dict[str, Handler] = {
 }
 
 
+# Verbs that touch the cache or the checkout: they run under the pipeline's one lock.
+LOCKED_VERBS = {"fetch", "apply", "export", "check", "build", "rebase", "drop"}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    from forkkit.pipeline import locked
+
     args = build_parser().parse_args(argv)
+    project = Project(args.root.resolve())
     try:
-        return HANDLERS[args.verb](Project(args.root.resolve()), args)
+        with locked(project) if args.verb in LOCKED_VERBS else contextlib.nullcontext():
+            return HANDLERS[args.verb](project, args)
     except ForkKitError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
