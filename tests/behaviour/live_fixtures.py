@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from .constants import MASTER_KEY, SERVER_KEY
-from .launcher import Boot, ProxySet
+from .launcher import Boot, ProxySet, _launched_proxies  # noqa: F401 (conftests import it here)
 from .live_proxy import LiveProxy, ProxySpec
 
 CONFIG_ROUTE = "/custom-upstream"
