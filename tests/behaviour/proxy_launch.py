@@ -102,7 +102,10 @@ class ForkServer:
 
     def exit_code(self, pid: int) -> int | None:
         with self._changed:
-            return self.exits.get(pid)
+            code = self.exits.get(pid)
+        if code is None and self.process.poll() is not None and not self._reader.is_alive():
+            return -signal.SIGKILL  # the server is gone: its children died with it (PDEATHSIG)
+        return code
 
     def wait_exit(self, pid: int, timeout: float | None) -> int:
         try:
