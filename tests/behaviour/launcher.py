@@ -52,8 +52,9 @@ class Boot:
     proxies: list[LiveProxy]  # every proxy of the session (all are stopped together)
     mine: list[LiveProxy] = field(default_factory=list)  # this set's
 
-    def fake(self) -> FakeAnthropic:
-        upstream = start_fake_anthropic()
+    def fake(self, **options: Any) -> FakeAnthropic:
+        """A recording fake, started now; options go to start_fake_anthropic."""
+        upstream = start_fake_anthropic(**options)
         self.stack.callback(stop_fake_anthropic, upstream)
         return upstream
 
