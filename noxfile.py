@@ -51,26 +51,62 @@ def forkkit(session: nox.Session, *args: str, silent: bool = False) -> str:
     """
     venv = str(session.virtualenv.location)
     if venv not in _TOOLKIT_INSTALLED:
-        session.install("-e", ".")
+        install_toolkit(session, Path(venv))
         _TOOLKIT_INSTALLED.add(venv)
     out = session.run("python", "-m", "forkkit", *args, silent=silent)
     return out if isinstance(out, str) else ""
+
+
+def install_toolkit(session: nox.Session, venv: Path) -> None:
+    """`pip install -e .` into the venv, unless an earlier nox run did it from the same files.
+
+    An editable install runs this checkout's code whatever its commit, so only what the install
+    itself reads matters: pyproject.toml, and where the checkout is. Both are recorded in the venv.
+    """
+    marker = venv / ".forkkit-toolkit-install.json"
+    wanted = json.dumps({"root": str(Path.cwd()), "pyproject": Path("pyproject.toml").read_text()})
+    if marker.is_file() and marker.read_text() == wanted:
+        return
+    session.install("-e", ".")
+    marker.write_text(wanted)
 
 
 def built_wheels(session: nox.Session) -> list[Path]:
     return [Path(p) for p in json.loads(forkkit(session, "build", "--json", silent=True))]
 
 
-def install_litellm(session: nox.Session, *requirements: str) -> None:
-    """Install LiteLLM (and the test deps) with upstream/overrides.txt, saying which overrides."""
+def install_litellm(session: nox.Session, *requirements: str, python: str | None = None) -> None:
+    """Install LiteLLM (and the test deps) as a real install has it: with compiled bytecode.
+
+    The one place every environment the toolkit creates gets LiteLLM (test venvs, negative
+    control, rebase, bench, claude-code): with upstream/overrides.txt, saying which overrides,
+    and with `--compile-bytecode`, as pip does by default. Without it, and with
+    PYTHONDONTWRITEBYTECODE set, every proxy start compiles LiteLLM's ~3,100 modules again.
+    `python` installs into another venv than the session's (the bench's unpatched one).
+    """
     overrides = json.loads(forkkit(session, "overrides", silent=True))
     session.log(overrides["describe"])
     # The toolkit's own uv (a dependency), whatever backend made the venv: --override and
     # --reinstall-package are uv options, and a nox without uv falls back to virtualenv and pip.
-    python = str(Path(session.virtualenv.location) / "bin" / "python")
-    uv_install = ("python", "-m", "uv", "pip", "install", "--python", python)
+    python = python or str(Path(session.virtualenv.location) / "bin" / "python")
+    uv_install = ("python", "-m", "uv", "pip", "install", "--compile-bytecode", "--python", python)
     session.run(*uv_install, *overrides["uv_args"], *requirements)
-    print(forkkit(session, "check-installed", "litellm", silent=True), end="")
+    print(forkkit(session, "check-installed", "litellm", "--python", python, silent=True), end="")
+
+
+def wheel_requirement(session: nox.Session, wheel: Path) -> list[str]:
+    """The built wheel as a requirement; reinstalled unless the venv holds exactly its files.
+
+    A rebuilt wheel keeps its name, so uv alone would keep an older install of it; one whose
+    files are the wheel's already is left alone (nothing to install, nothing to recompile).
+    """
+    requirement = f"litellm[proxy] @ {wheel.as_uri()}"
+    same = forkkit(session, "check-installed", "litellm", f"--wheel={wheel}", silent=True)
+    return (
+        [requirement]
+        if json.loads(same)["installed_from"]
+        else ["--reinstall-package", "litellm", requirement]
+    )
 
 
 def pinned_version(session: nox.Session) -> str:
@@ -128,8 +164,7 @@ def test_built_wheel(session: nox.Session, *pytest_args: str) -> None:
         session.log(f"behaviour suite already passed on {wheel.name} with these tests ({key})")
         return
     session.log(f"testing {wheel}")
-    requirement = f"litellm[proxy] @ {wheel.as_uri()}"
-    install_litellm(session, "--reinstall-package", "litellm", requirement, *BEHAVIOUR_DEPS)
+    install_litellm(session, *wheel_requirement(session, wheel), *BEHAVIOUR_DEPS)
     session.run("pytest", "tests/behaviour", *pytest_args, env=TEST_ENV)
     forkkit(session, *passed, "--record", silent=True)
 
@@ -238,10 +273,7 @@ def claude_code(session: nox.Session) -> None:
     if not session.posargs and not os.environ.get("FORKKIT_RETEST") and known["passed"]:
         session.log(f"Claude Code cases already passed on {wheel.name} ({known['key'][:12]})")
         return
-    requirement = f"litellm[proxy] @ {wheel.as_uri()}"
-    # Bytecode now, not in each proxy's first start (PYTHONDONTWRITEBYTECODE keeps none).
-    compiled = ("--compile-bytecode", "--reinstall-package", "litellm", requirement)
-    install_litellm(session, *compiled, *BEHAVIOUR_DEPS)
+    install_litellm(session, *wheel_requirement(session, wheel), *BEHAVIOUR_DEPS)
     env = {**TEST_ENV, "FORKKIT_CLAUDE_CLI": cli}
     session.run("pytest", "tests/claude_code", *session.posargs, env=env)
     forkkit(session, *passed, "--record", silent=True)
@@ -313,17 +345,15 @@ def lint(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """Time cold/warm apply-and-test, apply and rebase; patched vs unpatched proxy latency."""
     wheel = built_wheels(session)[0]
-    requirement = f"litellm[proxy] @ {wheel.as_uri()}"
-    install_litellm(session, "--reinstall-package", "litellm", requirement, *BEHAVIOUR_DEPS)
+    install_litellm(session, *wheel_requirement(session, wheel), *BEHAVIOUR_DEPS)
     patched = Path(session.virtualenv.location)
     python = str(patched / "bin" / "python")
     unpatched = patched.with_name("bench-unpatched")  # beside the session's venv
     uv = ("python", "-m", "uv")  # the toolkit depends on uv, so the session's venv has it
     if not (unpatched / "bin" / "python").exists():
         session.run(*uv, "venv", "-q", "--python", python, str(unpatched))
-    upstream = f"litellm[proxy]=={pinned_version(session)}"
-    overrides = json.loads(forkkit(session, "overrides", silent=True))["uv_args"]
-    session.run(*uv, "pip", "install", "-q", "--python", str(unpatched), *overrides, upstream)
+    unpatched_python = str(unpatched / "bin" / "python")
+    install_litellm(session, f"litellm[proxy]=={pinned_version(session)}", python=unpatched_python)
     session.run(
         "python",
         "tests/bench/toolkit_bench.py",

@@ -14,7 +14,6 @@ Sets the outputs `version`, `tag` and `wheel`.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import shutil
 import sys
 import zipfile
@@ -22,6 +21,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from cilib import EXIT_INPUT, CIError, run_main, set_outputs
+
+from forkkit.digest import sha256_of
 
 PROVENANCE = "FORK_PROVENANCE.json"
 
@@ -66,7 +67,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     tag = f"v{version}"
     if args.ref_type == "tag" and args.ref_name != tag:
         raise CIError(f"tag {args.ref_name} does not match the built wheel; expected {tag}", 2)
-    digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    digest = sha256_of(wheel)
     provenance = provenance_of(wheel)
     assets = [wheel.name, f"{wheel.name}.sha256", PROVENANCE]
     print(f"wheel: {wheel.name}")

@@ -11,7 +11,6 @@ upstream artifacts and re-applies the series. The first build's wheels are left 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import os
 import shutil
 import sys
@@ -20,6 +19,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from cilib import CIError, run, run_main
+
+from forkkit.digest import sha256_of
 
 BUILD = ("-s", "build")
 
@@ -33,10 +34,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def digests(directory: Path) -> dict[str, str]:
-    return {
-        wheel.name: hashlib.sha256(wheel.read_bytes()).hexdigest()
-        for wheel in sorted(directory.glob("*.whl"))
-    }
+    return {wheel.name: sha256_of(wheel) for wheel in sorted(directory.glob("*.whl"))}
 
 
 def build(nox: str) -> None:

@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from forkkit import gitutil
-from forkkit.checkout import PATCHED_BRANCH, ensure_checkout
+from forkkit.checkout import PATCHED_BRANCH
 from forkkit.errors import ForkKitError
 from forkkit.interrupted import interrupted, recover, rewriting
-from forkkit.locking import file_lock
 from forkkit.pin import Pin, load_pin
+from forkkit.pipeline import locked, materialise
 from forkkit.project import Project
 from forkkit.rebase_state import refuse_if_rebasing
 from forkkit.series import Series, load_series, series_digest
@@ -29,9 +29,8 @@ class ApplyResult:
 def apply(project: Project, force: bool = False) -> ApplyResult:
     pin = load_pin(project.pin_file)
     series = load_series(project.series_file)
-    checkout = project.checkout_dir
-    with file_lock(checkout.parent / f".{checkout.name}.lock"):
-        ensure_checkout(project, pin)
+    with locked(project):
+        checkout = materialise(project, pin)
         return _apply_locked(checkout, pin, series, force)
 
 

@@ -2,29 +2,40 @@
 
 from __future__ import annotations
 
+import json
 import zipfile
 from pathlib import Path
+from typing import Any
 
 from packaging.tags import Tag, parse_tag, sys_tags
 from packaging.utils import parse_wheel_filename
 
-from forkkit import gitutil
+from forkkit import gitutil, wheelbuild
 from forkkit.apply import apply
 from forkkit.checkout import PATCHED_BRANCH
-from forkkit.digest import sha256_of
+from forkkit.digest import sha256_digest, sha256_hasher, sha256_of
 from forkkit.errors import ForkKitError
 from forkkit.fetch import download_verified
 from forkkit.index import IndexFile, list_files
 from forkkit.overrides import load_overrides
 from forkkit.pin import Pin, load_pin
+from forkkit.pipeline import locked
 from forkkit.project import Project
 from forkkit.release import load_release, stale_revision
 from forkkit.series import Series, load_series
 from forkkit.wheelbuild import build_patched_wheel
 
+# dist/.builds/<inputs key>: which wheel identical inputs gave, so a warm build reuses it
+BUILDS_DIR = ".builds"
+
 
 def build(project: Project, platforms: list[str] | None = None) -> list[Path]:
-    checkout = apply(project).checkout  # refuses a checkout that does not match pin + series
+    with locked(project):  # the upstream wheel is cached next to the sdist
+        return _build_locked(project, apply(project).checkout, platforms)
+
+
+def _build_locked(project: Project, checkout: Path, platforms: list[str] | None) -> list[Path]:
+    """apply() refused a checkout that does not match pin + series."""
     pin = load_pin(project.pin_file)
     series = load_series(project.series_file)
     release = load_release(project.release_file)
@@ -37,18 +48,57 @@ def build(project: Project, platforms: list[str] | None = None) -> list[Path]:
         wheel = download_verified(file, file.sha256, project.cache_dir)
         shipped = shipped_changes(wheel, changes)
         modified = [path for path in shipped if changes[path] == "M"]
-        built.append(
-            build_patched_wheel(
-                wheel,
-                replacements={p: show(checkout, PATCHED_BRANCH, p) for p in modified},
-                local_version=release.local_version(),
-                provenance=provenance(project, pin, series, file, changes, shipped),
-                out_dir=project.dist_dir,
-                expected_originals={p: show(checkout, pin.upstream_tag, p) for p in modified},
-                added={p: show(checkout, PATCHED_BRANCH, p) for p in shipped if changes[p] == "A"},
-            )
-        )
+        inputs = {
+            "upstream_wheel": file.sha256,
+            "replacements": {p: show(checkout, PATCHED_BRANCH, p) for p in modified},
+            "local_version": release.local_version(),
+            "provenance": provenance(project, pin, series, file, changes, shipped),
+            "expected_originals": {p: show(checkout, pin.upstream_tag, p) for p in modified},
+            "added": {p: show(checkout, PATCHED_BRANCH, p) for p in shipped if changes[p] == "A"},
+        }
+        built.append(_reused(project, inputs) or _build(project, wheel, inputs))
     return built
+
+
+def _inputs_key(inputs: dict[str, Any]) -> str:
+    """Everything the (reproducible) wheel is a function of, the builder's own code included."""
+    digest = sha256_hasher(Path(wheelbuild.__file__).read_bytes())
+    for name, value in sorted(inputs.items()):
+        if isinstance(value, dict) and all(isinstance(v, bytes) for v in value.values()):
+            value = {path: sha256_digest(data) for path, data in value.items()}
+        digest.update(f"{name}\0{json.dumps(value, sort_keys=True)}\0".encode())
+    return str(digest.hexdigest())
+
+
+def _record_path(project: Project, inputs: dict[str, Any]) -> Path:
+    return project.dist_dir / BUILDS_DIR / _inputs_key(inputs)
+
+
+def _reused(project: Project, inputs: dict[str, Any]) -> Path | None:
+    """The wheel an earlier build wrote from identical inputs, if dist/ still holds it intact."""
+    record = _record_path(project, inputs)
+    try:
+        earlier = json.loads(record.read_text())
+        wheel = project.dist_dir / str(earlier["wheel"])
+        return wheel if wheel.is_file() and sha256_of(wheel) == earlier["sha256"] else None
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _build(project: Project, upstream: Path, inputs: dict[str, Any]) -> Path:
+    wheel = build_patched_wheel(
+        upstream,
+        replacements=inputs["replacements"],
+        local_version=inputs["local_version"],
+        provenance=inputs["provenance"],
+        out_dir=project.dist_dir,
+        expected_originals=inputs["expected_originals"],
+        added=inputs["added"],
+    )
+    record = _record_path(project, inputs)
+    record.parent.mkdir(parents=True, exist_ok=True)
+    record.write_text(json.dumps({"wheel": wheel.name, "sha256": sha256_of(wheel)}) + "\n")
+    return wheel
 
 
 def provenance(

@@ -15,7 +15,6 @@ from pathlib import Path
 from forkkit import gitutil
 from forkkit.errors import ForkKitError
 from forkkit.fetch import artifact_path, extract_sdist, fetch_sdist
-from forkkit.locking import file_lock
 from forkkit.pin import Pin
 from forkkit.project import Project
 
@@ -30,27 +29,28 @@ def pristine_repo_path(cache_dir: Path, pin: Pin) -> Path:
 def ensure_pristine(pin: Pin, cache_dir: Path) -> Path:
     """A bare repository in the cache holding the pristine release at tag upstream/<version>.
 
-    A damaged or half-written entry is rebuilt; a damaged cached sdist is fetched again.
+    A damaged or half-written entry is rebuilt; a damaged cached sdist is fetched again. The
+    caller holds the pipeline's lock (forkkit.pipeline.locked).
     """
     target = pristine_repo_path(cache_dir, pin)
-    with file_lock(cache_dir / "repos" / ".lock"):
-        for stale in target.parent.glob(f"{IMPORT_PREFIX}*"):  # left by a killed import
-            shutil.rmtree(stale, ignore_errors=True)
-        if _pristine_is_whole(target, pin):
-            sdist = artifact_path(cache_dir, pin.sha256, pin.artifact) if pin.artifact else None
-            if pin.source == "index" and sdist and sdist.is_file():
-                fetch_sdist(pin, cache_dir)  # re-verified: a copy damaged on disk is replaced
-            return target
-        if target.exists() or target.is_symlink():  # only a cache entry: rebuild it
-            print(f"note: the cache entry {target} is incomplete or damaged; rebuilding it")
-            _remove(target)
-        with tempfile.TemporaryDirectory(dir=target.parent, prefix=IMPORT_PREFIX) as scratch:
-            built = Path(scratch) / "repo.git"
-            if pin.source == "index":
-                _import_sdist(pin, cache_dir, Path(scratch), built)
-            else:
-                _import_git(pin, built)
-            os.replace(built, target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    for stale in target.parent.glob(f"{IMPORT_PREFIX}*"):  # left by a killed import
+        shutil.rmtree(stale, ignore_errors=True)
+    if _pristine_is_whole(target, pin):
+        sdist = artifact_path(cache_dir, pin.sha256, pin.artifact) if pin.artifact else None
+        if pin.source == "index" and sdist and sdist.is_file():
+            fetch_sdist(pin, cache_dir)  # re-verified: a copy damaged on disk is replaced
+        return target
+    if target.exists() or target.is_symlink():  # only a cache entry: rebuild it
+        print(f"note: the cache entry {target} is incomplete or damaged; rebuilding it")
+        _remove(target)
+    with tempfile.TemporaryDirectory(dir=target.parent, prefix=IMPORT_PREFIX) as scratch:
+        built = Path(scratch) / "repo.git"
+        if pin.source == "index":
+            _import_sdist(pin, cache_dir, Path(scratch), built)
+        else:
+            _import_git(pin, built)
+        os.replace(built, target)
     return target
 
 

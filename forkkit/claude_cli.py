@@ -7,12 +7,12 @@ the sha256 of both files, so a warm run does nothing and a version bump installs
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import subprocess
 from pathlib import Path
 
+from forkkit.digest import sha256_hasher
 from forkkit.errors import ForkKitError
 from forkkit.project import Project
 
@@ -50,7 +50,7 @@ def install_cli(project: Project) -> Path:
 
 
 def pin_key(source: Path) -> str:
-    digest = hashlib.sha256()
+    digest = sha256_hasher()
     for name in PIN_FILES:
         path = source / name
         if not path.is_file():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from collections.abc import Callable, Sequence
@@ -16,11 +17,11 @@ Handler = Callable[[Project, argparse.Namespace], int]
 
 
 def cmd_fetch(project: Project, args: argparse.Namespace) -> int:
-    from forkkit.checkout import ensure_pristine
     from forkkit.pin import load_pin
+    from forkkit.pipeline import pristine
 
     pin = load_pin(project.pin_file)
-    ensure_pristine(pin, project.cache_dir)
+    pristine(project, pin)
     print(f"{pin.describe()} verified and cached in {project.cache_dir}")
     return 0
 
@@ -82,9 +83,13 @@ def cmd_pin(project: Project, args: argparse.Namespace) -> int:
 
 
 def cmd_check_installed(project: Project, args: argparse.Namespace) -> int:
-    from forkkit.installed import check_installed
+    from forkkit.installed import check_installed, installed_from, interpreter_path
 
-    print(check_installed(args.name))
+    path = interpreter_path(args.python) if args.python else None
+    if args.wheel:
+        print(json.dumps({"installed_from": installed_from(args.wheel, args.name, path)}))
+        return 0
+    print(check_installed(args.name, path, cache_dir=project.cache_dir))
     return 0
 
 
@@ -268,6 +273,10 @@ def build_parser() -> argparse.ArgumentParser:
         "check-installed", help="fail when an installed distribution differs from its wheel"
     )
     installed.add_argument("name")
+    installed.add_argument("--python", help="check another interpreter's environment")
+    installed.add_argument(
+        "--wheel", type=Path, help="only say (JSON) whether it holds exactly this wheel's files"
+    )
     suite = verbs.add_parser(
         "suite-passed", help="whether the behaviour suite passed on this wheel (JSON)"
     )
@@ -372,10 +381,18 @@ HANDLERS: dict[str, Handler] = {
 }
 
 
+# Verbs that touch the cache or the checkout: they run under the pipeline's one lock.
+LOCKED_VERBS = {"fetch", "apply", "export", "check", "build", "rebase", "drop"}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    from forkkit.pipeline import locked
+
     args = build_parser().parse_args(argv)
+    project = Project(args.root.resolve())
     try:
-        return HANDLERS[args.verb](Project(args.root.resolve()), args)
+        with locked(project) if args.verb in LOCKED_VERBS else contextlib.nullcontext():
+            return HANDLERS[args.verb](project, args)
     except ForkKitError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import hashlib
 import http.client
 import os
 import tarfile
 import tempfile
 from pathlib import Path
 
-from forkkit.digest import sha256_of
+from forkkit.digest import sha256_hasher, sha256_of
 from forkkit.errors import ForkKitError
 from forkkit.index import IndexFile, find_sdist, open_url, redact
-from forkkit.locking import file_lock
 from forkkit.pin import Pin
 
 CHUNK = 1 << 20
@@ -20,8 +18,7 @@ CHUNK = 1 << 20
 
 def fetch_sdist(pin: Pin, cache_dir: Path) -> Path:
     if pin.artifact and artifact_path(cache_dir, pin.sha256, pin.artifact).exists():
-        with file_lock(_artifact_lock(cache_dir, pin.sha256, pin.artifact)):
-            cached = cached_artifact(cache_dir, pin.sha256, pin.artifact)
+        cached = cached_artifact(cache_dir, pin.sha256, pin.artifact)
         if cached:
             return cached
     file = find_sdist(pin.project, pin.version)
@@ -29,7 +26,10 @@ def fetch_sdist(pin: Pin, cache_dir: Path) -> Path:
 
 
 def download_verified(file: IndexFile, expected_sha256: str, cache_dir: Path) -> Path:
-    """Return the cached artifact, downloading it first; a sha256 mismatch keeps nothing."""
+    """Return the cached artifact, downloading it first; a sha256 mismatch keeps nothing.
+
+    The caller holds the pipeline's lock (forkkit.pipeline.locked), as for every step here.
+    """
     if file.sha256 and file.sha256 != expected_sha256:
         raise ForkKitError(
             f"sha256 mismatch for {file.filename}: pinned {expected_sha256}, "
@@ -37,11 +37,10 @@ def download_verified(file: IndexFile, expected_sha256: str, cache_dir: Path) ->
         )
     target = artifact_path(cache_dir, expected_sha256, file.filename)
     target.parent.mkdir(parents=True, exist_ok=True)
-    with file_lock(_artifact_lock(cache_dir, expected_sha256, file.filename)):
-        found = cached_artifact(cache_dir, expected_sha256, file.filename)
-        if found:
-            return found
-        actual = _download_to(file.url, target, expected_sha256)
+    found = cached_artifact(cache_dir, expected_sha256, file.filename)
+    if found:
+        return found
+    actual = _download_to(file.url, target, expected_sha256)
     if actual != expected_sha256:
         raise ForkKitError(
             f"sha256 mismatch for {file.filename}: pinned {expected_sha256}, "
@@ -53,7 +52,7 @@ def download_verified(file: IndexFile, expected_sha256: str, cache_dir: Path) ->
 def cached_artifact(cache_dir: Path, sha256: str, filename: str) -> Path | None:
     """The cached file, if present and intact; a damaged copy is removed so it is fetched again.
 
-    Call it holding the artifact's lock, so it never removes a copy another run just placed.
+    Call it holding the pipeline's lock, so it never removes a copy another run just placed.
     """
     path = artifact_path(cache_dir, sha256, filename)
     if not path.is_file():
@@ -70,13 +69,9 @@ def artifact_path(cache_dir: Path, sha256: str, filename: str) -> Path:
     return cache_dir / "artifacts" / sha256[:2] / sha256 / filename
 
 
-def _artifact_lock(cache_dir: Path, sha256: str, filename: str) -> Path:
-    return artifact_path(cache_dir, sha256, filename).parent / ".lock"
-
-
 def _download_to(url: str, target: Path, expected_sha256: str) -> str:
     """Stream url next to target and return its sha256; only a matching download becomes target."""
-    digest = hashlib.sha256()
+    digest = sha256_hasher()
     handle, temp_name = tempfile.mkstemp(dir=target.parent, prefix=".part-")
     temp = Path(temp_name)
     try:

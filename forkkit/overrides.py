@@ -7,12 +7,12 @@ report and in FORK_PROVENANCE.json, and never in the wheel's own metadata.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
 from packaging.requirements import InvalidRequirement, Requirement
 
+from forkkit.digest import sha256_digest
 from forkkit.errors import ForkKitError
 
 OVERRIDES_PATH = "upstream/overrides.txt"
@@ -53,7 +53,7 @@ def load_overrides(root: Path) -> Overrides:
         return Overrides(path)
     data = path.read_bytes()
     entries = parse_overrides(data.decode("utf-8"), path)
-    return Overrides(path, entries, hashlib.sha256(data).hexdigest() if entries else "")
+    return Overrides(path, entries, sha256_digest(data) if entries else "")
 
 
 def parse_overrides(text: str, path: Path) -> tuple[Override, ...]:

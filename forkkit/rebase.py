@@ -13,13 +13,14 @@ from packaging.version import InvalidVersion, Version
 
 from forkkit import adjacent, eol, gitutil, rangediff
 from forkkit.apply import apply, failing_hunks
-from forkkit.checkout import PATCHED_BRANCH, ensure_pristine
+from forkkit.checkout import PATCHED_BRANCH
 from forkkit.errors import ForkKitError
 from forkkit.export import write_series_from_checkout
 from forkkit.index import find_sdist
 from forkkit.overrides import Overrides, load_overrides
 from forkkit.patch import read_patch
 from forkkit.pin import Pin, dump_pin, load_pin
+from forkkit.pipeline import pristine as pristine_repository
 from forkkit.project import Project
 from forkkit.rebase_state import Saved, clear_saved, rebasing, store_saved
 from forkkit.release import bump
@@ -160,7 +161,7 @@ def pin_for(pin: Pin, version: str) -> Pin:
 
 def import_on_top(checkout: Path, project: Project, old: Pin, new: Pin) -> None:
     """Tag upstream/<new>: the new release's tree as a commit whose parent is the old release."""
-    pristine = ensure_pristine(new, project.cache_dir)
+    pristine = pristine_repository(project, new)
     ref = "refs/forkkit/incoming"
     gitutil.fetch_ref(checkout, pristine, f"refs/tags/{new.upstream_tag}", ref)
     tree = gitutil.rev(checkout, f"{ref}^{{tree}}") or ""

@@ -6,12 +6,11 @@ notice a changed series whose revision did not move.
 
 from __future__ import annotations
 
-import hashlib
 import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from forkkit.digest import sha256_of
+from forkkit.digest import sha256_hasher, sha256_of
 from forkkit.errors import ForkKitError
 from forkkit.series import Series
 
@@ -77,7 +76,7 @@ def save_release(release: Release, path: Path) -> None:
 
 def patches_digest(series: Series) -> str:
     """Digest of the patch contents in order (not of the pin: a rebase re-cuts revision 1)."""
-    digest = hashlib.sha256()
+    digest = sha256_hasher()
     for path in series.paths():
         digest.update(sha256_of(path).encode() + b"\n")
     return digest.hexdigest()

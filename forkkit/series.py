@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from forkkit.digest import sha256_hasher
 from forkkit.errors import ForkKitError
 from forkkit.pin import Pin
 
@@ -52,7 +52,7 @@ def render_series(names: list[str]) -> str:
 
 def series_digest(pin: Pin, series: Series) -> str:
     """What an applied checkout must match: the pinned release and every patch's bytes."""
-    digest = hashlib.sha256(f"{pin.project}\0{pin.version}\0{pin.cache_key}\0".encode())
+    digest = sha256_hasher(f"{pin.project}\0{pin.version}\0{pin.cache_key}\0".encode())
     for path in series.paths():
         digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()

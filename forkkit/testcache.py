@@ -3,17 +3,16 @@ skipped: the same wheel bytes, the same test files, the same test requirements a
 
 from __future__ import annotations
 
-import hashlib
 import sys
 from collections.abc import Iterable
 from pathlib import Path
 
-from forkkit.digest import sha256_of
+from forkkit.digest import sha256_hasher, sha256_of
 from forkkit.project import Project
 
 
 def suite_key(wheel: Path, tests_dir: Path, requirements: Iterable[str]) -> str:
-    digest = hashlib.sha256(f"{sys.version}\0{sha256_of(wheel)}\0".encode())
+    digest = sha256_hasher(f"{sys.version}\0{sha256_of(wheel)}\0".encode())
     for requirement in sorted(requirements):
         digest.update(requirement.encode() + b"\0")
     for path in sorted(tests_dir.rglob("*.py")):

@@ -18,7 +18,6 @@ upstream RECORD, writing computes the new RECORD.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -36,6 +35,7 @@ from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel
 from packaging.version import InvalidVersion, Version
 from wheel.wheelfile import WheelError, WheelFile
 
+from forkkit.digest import sha256_digest
 from forkkit.errors import ForkKitError
 
 PROVENANCE_FILE = "FORK_PROVENANCE.json"
@@ -298,7 +298,7 @@ def _digests(path: Path) -> dict[str, str]:
     try:
         with zipfile.ZipFile(path) as archive:
             return {
-                _generic(info.filename): hashlib.sha256(archive.read(info)).hexdigest()
+                _generic(info.filename): sha256_digest(archive.read(info))
                 for info in archive.infolist()
                 if not info.is_dir()
             }

@@ -18,8 +18,12 @@ from packaging.version import Version
 
 from .egress import egress  # noqa: F401
 from .inprocess_fixtures import inprocess_proxy  # noqa: F401
-from .live_fixtures import (  # noqa: F401
+from .launcher import (  # noqa: F401
     _launched_proxies,
+    pytest_collection_finish,
+    pytest_sessionstart,
+)
+from .live_fixtures import (  # noqa: F401
     live_proxies,
     proxy_main,
     proxy_no_server_key,

@@ -14,16 +14,16 @@ second host that stands in for any other origin (the target of the redirects). T
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
-import pytest
 
 from .constants import CLIENT_KEY, MASTER_KEY, OAUTH_TOKEN, SERVER_KEY, simple_body
-from .fake_upstream import FakeAnthropic, RecordedRequest, start_fake_anthropic, stop_fake_anthropic
-from .live_proxy import LiveProxy, ProxySpec, start_proxy, stop_proxies, wait_until_ready
+from .fake_upstream import FakeAnthropic, RecordedRequest
+from .launcher import Boot, ProxySet
+from .live_proxy import LiveProxy, ProxySpec
 
 DEPLOYMENT_KEY = "sk-ant-api03-test-egress-deployment-2c9e"  # the Anthropic deployment's key
 THIRD_PARTY_KEY = "sk-3p-test-egress-third-party-7f1a"
@@ -132,25 +132,20 @@ def _open_spec(name: str, byok: bool) -> ProxySpec:
     return ProxySpec(name, None, None, model_list=[_anthropic(CLAUDE)], general_settings=settings)
 
 
-@pytest.fixture(scope="module")
-def egress(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Egress]:
-    anthropic, third_party, openai = (start_fake_anthropic() for _ in range(3))
-    elsewhere = start_fake_anthropic("127.0.0.2")
-    fakes = [anthropic, third_party, openai, elsewhere]
-    root = tmp_path_factory.mktemp("egress")
+def _boot(boot: Boot) -> Egress:
+    anthropic, third_party, openai = boot.fake(), boot.fake(), boot.fake()
+    elsewhere = boot.fake(host="127.0.0.2")
     specs = [
         _guarded_spec(anthropic, _model_list(third_party, openai)),
         _open_spec("egress_open", byok=False),
         _open_spec("egress_open_byok", byok=True),
     ]
-    proxies = [start_proxy(spec, anthropic, root / spec.name) for spec in specs]
-    try:
-        wait_until_ready(proxies, timeout_s=600)
-        yield Egress(*proxies, anthropic, third_party, openai, elsewhere)
-    finally:
-        stop_proxies(proxies)
-        for fake in fakes:
-            stop_fake_anthropic(fake)
+    guarded, open_proxy, open_byok = (boot.proxy(spec, anthropic) for spec in specs)
+    return Egress(guarded, open_proxy, open_byok, anthropic, third_party, openai, elsewhere)
+
+
+EGRESS = ProxySet("egress", _boot, timeout_s=600)  # generous: a busy machine
+egress = EGRESS.fixture()
 
 
 def post(

@@ -1,15 +1,12 @@
-"""Session-wide live proxies (one per configuration, booted concurrently) and their fakes."""
+"""Session-wide live proxies (one per configuration, booted with every other set), their fakes."""
 
 from __future__ import annotations
-
-from collections.abc import Iterator
-from contextlib import ExitStack
 
 import pytest
 
 from .constants import MASTER_KEY, SERVER_KEY
-from .fake_upstream import start_fake_anthropic, stop_fake_anthropic
-from .live_proxy import LiveProxy, ProxySpec, start_proxy, stop_proxies, wait_until_ready
+from .launcher import Boot, ProxySet, _launched_proxies  # noqa: F401 (conftests import it here)
+from .live_proxy import LiveProxy, ProxySpec
 
 CONFIG_ROUTE = "/custom-upstream"
 # general_settings.litellm_key_header_name on the main proxy: callers may log in with it too
@@ -28,34 +25,13 @@ SPECS = {
 }
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _launched_proxies(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[dict[str, LiveProxy] | None]:
-    """Launch every proxy when the session starts, so they boot while the other layers run.
-
-    Only if a selected test needs them; all are stopped at the end of the session.
-    """
-    if not any("live_proxies" in item.fixturenames for item in request.session.items):
-        yield None
-        return
-    root = tmp_path_factory.mktemp("live")
-    with ExitStack() as stack:
-        proxies: dict[str, LiveProxy] = {}
-        stack.callback(lambda: stop_proxies(list(proxies.values())))
-        for name, spec in SPECS.items():
-            upstream = start_fake_anthropic()
-            stack.callback(stop_fake_anthropic, upstream)
-            proxies[name] = start_proxy(spec, upstream, root / name)
-        yield proxies
+def _boot(boot: Boot) -> dict[str, LiveProxy]:
+    """Each configuration with its own recording fake Anthropic."""
+    return {name: boot.proxy(spec, boot.fake()) for name, spec in SPECS.items()}
 
 
-@pytest.fixture(scope="session")
-def live_proxies(_launched_proxies: dict[str, LiveProxy] | None) -> dict[str, LiveProxy]:
-    """All proxies, live (bounded wait; fails with the proxy's log tail)."""
-    assert _launched_proxies is not None, "live proxies were not launched for this session"
-    wait_until_ready(list(_launched_proxies.values()))
-    return _launched_proxies
+LIVE_PROXIES = ProxySet("live_proxies", _boot)
+live_proxies = LIVE_PROXIES.fixture()  # every proxy above, live (bounded wait, log tail on failure)
 
 
 def _fresh(proxy: LiveProxy) -> LiveProxy:

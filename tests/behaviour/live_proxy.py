@@ -15,12 +15,12 @@ from typing import Any
 import httpx
 
 from .fake_upstream import FakeAnthropic
+from .proxy_launch import ProxyProcess, fork_server, launch, spawning
 
 # LiteLLM takes seconds of CPU to boot; a loaded machine may stretch that (override in seconds)
 STARTUP_TIMEOUT_S = float(os.environ.get("FORKKIT_PROXY_STARTUP_S", "120"))
 STOP_TIMEOUT_S = 10.0
 LOG_TAIL_LINES = 40
-_RUN_SERVER = [sys.executable, "-c", "from litellm.proxy.proxy_cli import run_server; run_server()"]
 _LOOPBACK = ["--host", "127.0.0.1"]
 # Inherited variables that would change how the proxy authenticates or where it sends requests.
 _SCRUBBED_ENV_PREFIXES = ("ANTHROPIC_", "COHERE_", "LITELLM_", "DATABASE_URL", "STORE_MODEL_IN_DB")
@@ -58,7 +58,7 @@ class LiveProxy:
     upstream: FakeAnthropic
     port: int
     log_path: Path
-    process: subprocess.Popen[bytes] | None = None
+    process: ProxyProcess | None = None
     _log_file: Any = field(default=None, repr=False)
 
     @property
@@ -112,16 +112,24 @@ def config_for(spec: ProxySpec, upstream: FakeAnthropic) -> dict[str, Any]:
     return config
 
 
-def proxy_env(spec: ProxySpec, upstream: FakeAnthropic) -> dict[str, str]:
+def base_env() -> dict[str, str]:
+    """The environment every proxy shares (what the fork server imports LiteLLM with)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(_SCRUBBED_ENV_PREFIXES)}
     env.update(
         LITELLM_LOCAL_MODEL_COST_MAP="True",
-        ANTHROPIC_API_BASE=upstream.url,
-        COHERE_API_BASE=upstream.url,
-        COHERE_API_KEY=COHERE_SERVER_KEY,
         NO_PROXY=_LOOPBACK_HOSTS,
         no_proxy=_LOOPBACK_HOSTS,
         PYTHONUNBUFFERED="1",
+    )
+    return env
+
+
+def proxy_env(spec: ProxySpec, upstream: FakeAnthropic) -> dict[str, str]:
+    env = base_env()
+    env.update(
+        ANTHROPIC_API_BASE=upstream.url,
+        COHERE_API_BASE=upstream.url,
+        COHERE_API_KEY=COHERE_SERVER_KEY,
     )
     if spec.server_key:
         env["ANTHROPIC_API_KEY"] = spec.server_key
@@ -129,10 +137,20 @@ def proxy_env(spec: ProxySpec, upstream: FakeAnthropic) -> dict[str, str]:
     return env
 
 
+def prepare(python: str = sys.executable) -> None:
+    """Start importing `python`'s LiteLLM now, so the proxies launched later fork at once."""
+    if not spawning():
+        fork_server(python, base_env())
+
+
 def start_proxy(
     spec: ProxySpec, upstream: FakeAnthropic, workdir: Path, python: str = sys.executable
 ) -> LiveProxy:
-    """Launch the proxy with `python`'s LiteLLM, without waiting (see :func:`wait_until_ready`)."""
+    """Launch the proxy with `python`'s LiteLLM, without waiting (see :func:`wait_until_ready`).
+
+    The proxy is forked from the interpreter's fork server (tests/behaviour/proxy_launch.py),
+    which imports LiteLLM once for every proxy it starts.
+    """
     workdir.mkdir(parents=True, exist_ok=True)
     config_path = workdir / "config.yaml"
     # JSON is valid YAML: no YAML writer needed.
@@ -141,15 +159,8 @@ def start_proxy(
         spec=spec, upstream=upstream, port=free_port(), log_path=workdir / "proxy.log"
     )
     proxy._log_file = proxy.log_path.open("wb")
-    command = [python, *_RUN_SERVER[1:], "--config", str(config_path), *_LOOPBACK]
-    proxy.process = subprocess.Popen(
-        [*command, "--port", str(proxy.port), *spec.extra_args],
-        env=proxy_env(spec, upstream),
-        cwd=workdir,
-        stdout=proxy._log_file,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-    )
+    argv = ["--config", str(config_path), *_LOOPBACK, "--port", str(proxy.port), *spec.extra_args]
+    proxy.process = launch(python, argv, proxy_env(spec, upstream), base_env(), proxy._log_file)
     return proxy
 
 

@@ -32,8 +32,9 @@ from .constants import (
     simple_body,
 )
 from .error_upstream import ErrorServer, start_error_server, stop_error_server
-from .fake_upstream import FakeAnthropic, start_fake_anthropic, stop_fake_anthropic
-from .live_proxy import LiveProxy, ProxySpec, start_proxy, stop_proxies, wait_until_ready
+from .fake_upstream import FakeAnthropic
+from .launcher import Boot, ProxySet
+from .live_proxy import LiveProxy, ProxySpec
 
 PLUGINS = Path(__file__).parent / "proxy_plugins"
 RECORDS = "callback_records.jsonl"  # recording_logger.RECORD_FILE, in the proxy's workdir
@@ -95,20 +96,17 @@ class LoggingProxy:
     exchanges: dict[str, Exchange] = field(default_factory=dict)
 
 
-@pytest.fixture(scope="module")
-def logging_proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LoggingProxy]:
-    upstream = start_fake_anthropic()
+def _boot(boot: Boot) -> LoggingProxy:
+    upstream = boot.fake()
     failing = {status: start_error_server(status) for status in FAILING}
-    workdir = tmp_path_factory.mktemp("logging")
-    proxy = start_proxy(_spec(upstream, failing), upstream, workdir)
-    try:
-        wait_until_ready([proxy], timeout_s=600)
-        yield LoggingProxy(proxy, workdir / RECORDS)
-    finally:
-        stop_proxies([proxy])
-        stop_fake_anthropic(upstream)
-        for server in failing.values():
-            stop_error_server(server)
+    for server in failing.values():
+        boot.stack.callback(stop_error_server, server)
+    proxy = boot.proxy(_spec(upstream, failing), upstream)
+    return LoggingProxy(proxy, proxy.log_path.parent / RECORDS)
+
+
+LIVE_PROXIES = ProxySet("logging_proxy", _boot, timeout_s=600)  # generous: a busy machine
+logging_proxy = LIVE_PROXIES.fixture()
 
 
 # --- one request, and what logging got meanwhile ----------------------------------------------

@@ -4,20 +4,21 @@ Two live proxies (forward_llm_provider_auth_headers on and off) route /v1/messag
 deployments on three recording upstreams: the Anthropic API base (ANTHROPIC_API_BASE); a third
 party, the api_base of `anthropic/` deployments with and without their own api_key and the runtime
 endpoint of a Bedrock deployment; and a gateway the operator lists in
-`litellm_settings.anthropic_oauth_allowed_api_bases`. Both boot once per module.
+`litellm_settings.anthropic_oauth_allowed_api_bases`. Both boot with every other proxy set
+when the session starts (see launcher.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import httpx
-import pytest
 
 from .constants import MASTER_KEY, claude_code_body, simple_body
-from .fake_upstream import FakeAnthropic, RecordedRequest, start_fake_anthropic, stop_fake_anthropic
-from .live_proxy import LiveProxy, ProxySpec, start_proxy, stop_proxies, wait_until_ready
+from .fake_upstream import FakeAnthropic, RecordedRequest
+from .launcher import Boot, ProxySet
+from .live_proxy import LiveProxy, ProxySpec
 
 SERVER_KEY = "sk-ant-api03-test-deployment-5e1a9c3f"  # the Anthropic deployment's own key
 THIRD_PARTY_KEY = "sk-3p-test-gateway-7c2d4b6e"  # the third-party deployment's own key
@@ -95,23 +96,18 @@ def _spec(name: str, byok: bool, model_list: list[dict[str, object]], gateway: s
     )
 
 
-@pytest.fixture(scope="module")
-def unified(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UnifiedProxies]:
-    fakes = [start_fake_anthropic() for _ in range(3)]
-    anthropic, third_party, gateway = fakes
+def _boot(boot: Boot) -> UnifiedProxies:
+    anthropic, third_party, gateway = boot.fake(), boot.fake(), boot.fake()
     model_list = _model_list(third_party, gateway)
-    root = tmp_path_factory.mktemp("unified")
-    proxies = [
-        start_proxy(_spec(name, byok, model_list, gateway.url), anthropic, root / name)
-        for name, byok in (("unified", True), ("unified_no_byok", False))
-    ]
-    try:
-        wait_until_ready(proxies, timeout_s=600)  # two proxies boot at once, on a busy machine
-        yield UnifiedProxies(proxies[0], proxies[1], anthropic, third_party, gateway)
-    finally:
-        stop_proxies(proxies)
-        for fake in fakes:
-            stop_fake_anthropic(fake)
+    byok, no_byok = (
+        boot.proxy(_spec(name, on, model_list, gateway.url), anthropic)
+        for name, on in (("unified", True), ("unified_no_byok", False))
+    )
+    return UnifiedProxies(byok, no_byok, anthropic, third_party, gateway)
+
+
+UNIFIED = ProxySet("unified", _boot, timeout_s=600)  # generous: a busy machine
+unified = UNIFIED.fixture()
 
 
 def send(

@@ -14,7 +14,7 @@ from typing import Any
 class Row:
     what: str
     value: float | None  # None: not measured (the note says why)
-    unit: str  # "s" (seconds) or "ratio"
+    unit: str  # "s" (seconds), "µs" (microseconds) or "ratio"
     limit: float | None  # the target: value <= limit; None: no target
     note: str = ""
 
@@ -29,12 +29,14 @@ class Row:
             return "—"
         if self.unit == "ratio":
             return f"{self.value:.3f}"
+        if self.unit == "µs":
+            return f"{self.value:.0f} µs"
         return f"{self.value:.2f} s" if self.value < 10 else f"{self.value:.1f} s"
 
     def target(self) -> str:
         if self.limit is None:
             return "—"
-        return f"≤ {self.limit:g}" + (" s" if self.unit == "s" else "")
+        return f"≤ {self.limit:g}" + {"s": " s", "µs": " µs"}.get(self.unit, "")
 
 
 def render(rows: list[Row], machine: dict[str, Any], notes: list[str]) -> str:

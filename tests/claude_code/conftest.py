@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
@@ -15,13 +14,14 @@ import pytest
 from tests.behaviour import conftest as behaviour
 from tests.behaviour.constants import MASTER_KEY, SERVER_KEY
 from tests.behaviour.fake_upstream import FakeAnthropic, start_fake_anthropic, stop_fake_anthropic
-from tests.behaviour.live_proxy import (
-    LiveProxy,
-    ProxySpec,
-    start_proxy,
-    stop_proxies,
-    wait_until_ready,
+from tests.behaviour.launcher import (  # noqa: F401
+    Boot,
+    ProxySet,
+    _launched_proxies,
+    pytest_collection_finish,
+    pytest_sessionstart,
 )
+from tests.behaviour.live_proxy import LiveProxy, ProxySpec
 
 from .cli import CLI_ENV, cli_path
 from .egress import EgressTrap, egress_trap
@@ -70,7 +70,7 @@ SPECS = {
         general_settings={"forward_client_headers_to_llm_api": True},
     ),
 }
-# Booting LiteLLM takes ~30 s on an idle 2-core machine; leave room for a busy one.
+# Generous: booting LiteLLM on a busy 2-core machine.
 STARTUP_TIMEOUT_S = 300.0
 
 
@@ -88,19 +88,14 @@ def claude_cli() -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
-def cli_proxies(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, LiveProxy]]:
+def _boot(boot: Boot) -> dict[str, LiveProxy]:
     """One proxy per configuration, each with its own recording fake Anthropic."""
-    root = tmp_path_factory.mktemp("cli-proxies")
-    with ExitStack() as stack:
-        proxies: dict[str, LiveProxy] = {}
-        stack.callback(lambda: stop_proxies(list(proxies.values())))
-        for name, spec in SPECS.items():
-            upstream = start_fake_anthropic()
-            stack.callback(stop_fake_anthropic, upstream)
-            proxies[name] = start_proxy(spec, upstream, root / name)
-        wait_until_ready(list(proxies.values()), STARTUP_TIMEOUT_S)
-        yield proxies
+    return {name: boot.proxy(spec, boot.fake()) for name, spec in SPECS.items()}
+
+
+# Booted by the launcher with every other set when the session starts (tests/behaviour/launcher.py)
+CLI_PROXIES = ProxySet("cli_proxies", _boot, timeout_s=STARTUP_TIMEOUT_S)
+cli_proxies = CLI_PROXIES.fixture()
 
 
 @pytest.fixture(scope="session")

@@ -85,6 +85,31 @@ def test_two_builds_are_byte_identical(project: Project, upstream_wheel: Path) -
     assert sha256_of(second) == first_sha
 
 
+def test_a_warm_build_reuses_its_wheel_and_a_changed_input_rebuilds(
+    project: Project, upstream_wheel: Path
+) -> None:
+    checkout = patch_series(project)
+    (first,) = build(project)
+    written, digest = (first.stat().st_mtime_ns, first.stat().st_ino), sha256_of(first)
+    (again,) = build(project)
+    assert again == first and (again.stat().st_mtime_ns, again.stat().st_ino) == written
+    first.write_bytes(first.read_bytes()[:-1])  # damaged in dist/: built again, not trusted
+    (repaired,) = build(project)
+    assert sha256_of(repaired) == digest
+    commit_edit(
+        checkout,
+        "demo/headers.py",
+        "line 8\n",
+        "line eight\n",
+        PATCH_MESSAGE.format(subject="headers: spell out eight"),
+    )
+    export(project)
+    bump(project.release_file, load_series(project.series_file))
+    (changed,) = build(project)
+    with zipfile.ZipFile(changed) as archive:
+        assert b"line eight" in archive.read("demo/headers.py")
+
+
 @pytest.mark.slow
 def test_installed_wheel_has_fork_version_and_series_files(
     tmp_path: Path, project: Project, upstream_wheel: Path

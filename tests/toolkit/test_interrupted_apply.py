@@ -135,7 +135,7 @@ def test_apply_killed_while_materialising_is_redone(
 
     assert result.applied is True
     assert scratch() == []  # the dead run's scratch copy is cleared, not left to pile up
-    assert [p.name for p in repos.iterdir() if p.name != ".lock"] == [
+    assert [p.name for p in repos.iterdir()] == [
         pristine_repo_path(project.cache_dir, load_pin(project.pin_file)).name
     ]
     assert_matches_gen_series(project, 3)
@@ -197,10 +197,7 @@ def test_two_applies_at_once_share_cache_and_checkout(
     said = sorted(out.split()[0] for out, _ in outs)
     if checkouts == "one-checkout":  # the second waited for the first and found it done
         assert said == ["already", "applied"]
-        assert sorted(p.name for p in project.checkout_dir.parent.iterdir()) == [
-            ".demo.lock",
-            "demo",
-        ]
+        assert sorted(p.name for p in project.checkout_dir.parent.iterdir()) == ["demo"]
     else:
         assert said == ["applied", "applied"]
     assert index.requests.count("/files/demo-1.0.tar.gz") == 1  # downloaded once, shared
@@ -208,7 +205,7 @@ def test_two_applies_at_once_share_cache_and_checkout(
     assert sha256_of(cached) == release.sha256
     assert not list(cached.parent.glob(".part-*"))
     repos = sorted(p.name for p in (project.cache_dir / "repos").iterdir())
-    assert repos == [".lock", pristine_repo_path(project.cache_dir, release).name]
+    assert repos == [pristine_repo_path(project.cache_dir, release).name]
     assert_matches_gen_series(project, 20)
     if checkouts == "two-checkouts":
         monkeypatch.setenv("FORKKIT_CHECKOUT", str(other))

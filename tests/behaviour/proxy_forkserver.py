@@ -1,0 +1,175 @@
+"""Import LiteLLM's proxy once, then fork one child per proxy configuration.
+
+Booting the proxy is mostly importing LiteLLM (thousands of modules, seconds of CPU each time).
+This server, run with the interpreter whose LiteLLM is under test, imports it once; every proxy
+is then a fork that sets its own environment and calls `run_server` with its own config, so N
+configurations cost one import instead of N. Only the standard library and LiteLLM are used
+here: it runs as a script (`python proxy_forkserver.py`), never imported by LiteLLM's children.
+
+A fork is only safe when the parent has no other thread (a lock held by one would stay locked in
+the child forever) and no event loop (the child would share its selector). `fork_guard` checks
+both before every fork and refuses otherwise; the server reports what it found when it is ready.
+
+Protocol, one JSON object a line. Server -> client: {"ready": {...}} once, then {"id", "pid"} or
+{"id", "error"} per launch, {"exited": pid, "code": n} when a child ends. Client -> server:
+{"id", "argv", "env", "cwd", "log"} to launch; end of input stops every child and the server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ctypes
+import json
+import os
+import select
+import signal
+import sys
+import threading
+import time
+from typing import Any
+
+PRELOAD = ("litellm.proxy.proxy_server", "litellm.proxy.proxy_cli", "uvicorn")
+STOP_GRACE_S = 10.0
+_PR_SET_PDEATHSIG = 1
+
+
+def pre_fork_state() -> dict[str, Any]:
+    """What would make a fork unsafe: threads besides this one, a running or set event loop."""
+    try:
+        asyncio.get_running_loop()
+        running = True
+    except RuntimeError:
+        running = False
+    policy = asyncio.get_event_loop_policy()
+    local = getattr(policy, "_local", None)
+    return {
+        "threads": [t.name for t in threading.enumerate()],
+        "running_loop": running,
+        "loop_set": getattr(local, "_loop", None) is not None,
+        "pid": os.getpid(),
+    }
+
+
+def fork_guard() -> dict[str, Any]:
+    """The pre-fork state; RuntimeError when another thread or an event loop exists."""
+    state = pre_fork_state()
+    if len(state["threads"]) != 1 or state["running_loop"] or state["loop_set"]:
+        raise RuntimeError(f"unsafe to fork: {state}")
+    return state
+
+
+def _die_with_parent() -> None:
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def _child(request: dict[str, Any]) -> None:
+    """In the fork: become the proxy. Never returns."""
+    code = 1
+    try:
+        os.setpgid(0, 0)
+        _die_with_parent()
+        log = os.open(request["log"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        null = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(null, 0)
+        os.dup2(log, 1)
+        os.dup2(log, 2)
+        sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
+        sys.stderr.reconfigure(line_buffering=True)  # type: ignore[union-attr]
+        os.chdir(request["cwd"])
+        os.environ.clear()
+        os.environ.update(request["env"])
+        # a proxy's own PYTHONPATH (e.g. a callback module) reaches the fork's sys.path too
+        for entry in reversed(os.environ.get("PYTHONPATH", "").split(os.pathsep)):
+            if entry and entry not in sys.path:
+                sys.path.insert(0, entry)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        from litellm.proxy.proxy_cli import run_server
+
+        run_server.main(args=request["argv"], prog_name="litellm", standalone_mode=False)
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    except BaseException:
+        import traceback
+
+        traceback.print_exc()
+    finally:
+        with contextlib.suppress(Exception):
+            sys.stdout.flush()
+            sys.stderr.flush()
+        os._exit(code)
+
+
+def _say(message: dict[str, Any]) -> None:
+    sys.__stdout__.write(json.dumps(message) + "\n")  # type: ignore[union-attr]
+    sys.__stdout__.flush()  # type: ignore[union-attr]
+
+
+def _launch(request: dict[str, Any]) -> int | None:
+    try:
+        fork_guard()
+    except RuntimeError as exc:
+        _say({"id": request["id"], "error": str(exc)})
+        return None
+    pid = os.fork()
+    if pid == 0:
+        _child(request)
+    _say({"id": request["id"], "pid": pid})
+    return pid
+
+
+def _reap(children: set[int]) -> None:
+    while children:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        children.discard(pid)
+        _say({"exited": pid, "code": os.waitstatus_to_exitcode(status)})
+
+
+def _stop_all(children: set[int]) -> None:
+    for sig, grace in ((signal.SIGTERM, STOP_GRACE_S), (signal.SIGKILL, STOP_GRACE_S)):
+        for pid in list(children):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, sig)
+        deadline = time.monotonic() + grace
+        while children and time.monotonic() < deadline:
+            _reap(children)
+            time.sleep(0.05)
+
+
+def serve() -> int:
+    _die_with_parent()
+    started = time.perf_counter()
+    for module in PRELOAD:
+        __import__(module)
+    state = pre_fork_state()
+    _say({"ready": {**state, "import_s": round(time.perf_counter() - started, 3)}})
+    children: set[int] = set()
+    buffer = b""
+    stdin = sys.stdin.fileno()
+    while True:
+        readable, _, _ = select.select([stdin], [], [], 0.1)
+        _reap(children)
+        if not readable:
+            continue
+        chunk = os.read(stdin, 1 << 16)
+        if not chunk:
+            _stop_all(children)
+            return 0
+        buffer += chunk
+        while b"\n" in buffer:
+            line, buffer = buffer.split(b"\n", 1)
+            pid = _launch(json.loads(line)) if line.strip() else None
+            if pid is not None:
+                children.add(pid)
+
+
+if __name__ == "__main__":
+    sys.exit(serve())

@@ -1,0 +1,57 @@
+"""The proxy launcher: proxies are forked from one LiteLLM import, and only when that is safe."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from .live_proxy import LiveProxy, base_env
+from .proxy_forkserver import fork_guard, pre_fork_state
+from .proxy_launch import fork_server, spawning
+
+
+def parent_pid(pid: int) -> int:
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return int(stat.rsplit(")", 1)[1].split()[1])
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
+def test_live_proxies_are_forked_from_a_parent_with_one_thread_and_no_event_loop(
+    live_proxies: dict[str, LiveProxy],
+) -> None:
+    if spawning():
+        pytest.skip("FORKKIT_PROXY_LAUNCH=spawn: every proxy is its own process")
+    server = fork_server(sys.executable, base_env())
+    state = server.wait_ready()  # measured after importing LiteLLM, before the first fork
+    assert state["threads"] == ["MainThread"], state
+    assert not state["running_loop"] and not state["loop_set"], state
+    for proxy in live_proxies.values():
+        assert proxy.process is not None and proxy.process.poll() is None
+        assert parent_pid(proxy.process.pid) == server.process.pid == state["pid"]
+
+
+def test_the_fork_guard_refuses_while_another_thread_runs() -> None:
+    release = threading.Event()
+    thread = threading.Thread(target=release.wait, name="holds-a-lock-maybe")
+    thread.start()
+    try:
+        assert "holds-a-lock-maybe" in pre_fork_state()["threads"]
+        with pytest.raises(RuntimeError, match="unsafe to fork"):
+            fork_guard()
+    finally:
+        release.set()
+        thread.join()
+
+
+def test_the_fork_guard_refuses_inside_a_running_event_loop() -> None:
+    async def inside() -> dict[str, object]:
+        state = pre_fork_state()
+        with pytest.raises(RuntimeError, match="unsafe to fork"):
+            fork_guard()
+        return state
+
+    assert asyncio.run(inside())["running_loop"] is True
