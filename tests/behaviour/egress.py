@@ -40,6 +40,7 @@ CLAUDE_THIRD_PARTY_NO_KEY = "egress-claude-third-party-no-key"  # the same, with
 GPT = "egress-gpt"  # openai/ on an OpenAI-compatible api_base
 BEDROCK = "egress-bedrock"  # bedrock/ invoke, its runtime endpoint on the third party
 CLAUDE_FALLS_BACK = "egress-claude-falls-back"  # anthropic/, falls back to GPT
+CLAUDE_RETRIED = "egress-claude-retried"  # anthropic/ with a retry of its own
 CONFIG_ROUTE = "/egress-route"
 MODEL = "claude-3-5-haiku-20241022"
 LOGIN = ("x-litellm-api-key", f"Bearer {MASTER_KEY}")
@@ -78,6 +79,7 @@ def _model_list(third_party: FakeAnthropic, openai: FakeAnthropic) -> list[dict[
         _anthropic(CLAUDE_THIRD_PARTY, api_base=third_party.url, api_key=THIRD_PARTY_KEY),
         _anthropic(CLAUDE_THIRD_PARTY_NO_KEY, api_base=third_party.url),
         _anthropic(CLAUDE_FALLS_BACK, api_key=DEPLOYMENT_KEY),
+        _anthropic(CLAUDE_RETRIED, api_key=DEPLOYMENT_KEY, num_retries=1),
         {
             "model_name": GPT,
             "litellm_params": {
@@ -120,7 +122,12 @@ def _guarded_spec(anthropic: FakeAnthropic, model_list: list[dict[str, Any]]) ->
         model_list=model_list,
         general_settings=settings,
         # every row sends a failing request or two: no cooldown may hide a deployment from the next
-        router_settings={"fallbacks": [{CLAUDE_FALLS_BACK: [GPT]}], "disable_cooldowns": True},
+        # no retries but CLAUDE_RETRIED's own: each costs seconds of backoff
+        router_settings={
+            "fallbacks": [{CLAUDE_FALLS_BACK: [GPT]}],
+            "disable_cooldowns": True,
+            "num_retries": 0,
+        },
     )
 
 

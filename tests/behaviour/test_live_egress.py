@@ -30,6 +30,7 @@ from .egress import (
     BEDROCK,
     CLAUDE,
     CLAUDE_FALLS_BACK,
+    CLAUDE_RETRIED,
     CLAUDE_SERVER_KEY,
     CLAUDE_THIRD_PARTY,
     CLAUDE_THIRD_PARTY_NO_KEY,
@@ -199,6 +200,18 @@ def test_pass_through_hands_back_a_same_origin_redirect(egress: Egress, status: 
     response = post(egress.guarded, ANTHROPIC_ROUTE, (LOGIN, OAUTH), messages_body(CLAUDE))
     assert response.status_code == status, response.text
     assert len(egress.anthropic.requests) == 1
+
+
+@pytest.mark.fixed_by(P_EGRESS)
+def test_a_retry_follows_no_redirect_to_another_host(egress: Egress) -> None:
+    """The retry of a refused attempt passes the same rule: still nothing reaches the other host."""
+    egress.reset()
+    egress.anthropic.redirect = (307, egress.elsewhere.url)
+    response = post(egress.guarded, MESSAGES, (LOGIN, OWN_KEY), messages_body(CLAUDE_RETRIED))
+    assert not response.is_success, response.text
+    attempts = [r for r in egress.anthropic.requests if r.header("x-api-key") == CLIENT_KEY]
+    assert len(attempts) == 2, f"expected the attempt and its retry: {egress.anthropic.requests}"
+    assert egress.elsewhere.requests == []
 
 
 # --- Anthropic credentials x deployments ------------------------------------------------------
