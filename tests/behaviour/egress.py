@@ -139,7 +139,7 @@ def _open_spec(name: str, byok: bool) -> ProxySpec:
     return ProxySpec(name, None, None, model_list=[_anthropic(CLAUDE)], general_settings=settings)
 
 
-def _boot(boot: Boot) -> Egress:
+def boot_egress(boot: Boot) -> Egress:
     anthropic, third_party, openai = boot.fake(), boot.fake(), boot.fake()
     elsewhere = boot.fake(host="127.0.0.2")
     specs = [
@@ -151,7 +151,7 @@ def _boot(boot: Boot) -> Egress:
     return Egress(guarded, open_proxy, open_byok, anthropic, third_party, openai, elsewhere)
 
 
-EGRESS = ProxySet("egress", _boot, timeout_s=600)  # generous: a busy machine
+EGRESS = ProxySet("egress", boot_egress, timeout_s=600)  # generous: a busy machine
 egress = EGRESS.fixture()
 
 

@@ -107,7 +107,7 @@ def direct_upstream() -> Iterator[FakeAnthropic]:
 
 
 @pytest.fixture(scope="session")
-def egress() -> Iterator[EgressTrap]:
+def cli_egress() -> Iterator[EgressTrap]:
     """Where the CLI's non-loopback traffic would go; every test checks it stayed empty."""
     with egress_trap() as trap:
         yield trap

@@ -111,7 +111,7 @@ def run_both(
     proxy: LiveProxy,
     base_path: str,
     credentials: dict[str, str],
-    egress: EgressTrap,
+    cli_egress: EgressTrap,
 ) -> tuple[CliRun, CliRun]:
     """The CLI straight at a fake Anthropic, then through the proxy; both fakes start empty.
 
@@ -120,14 +120,18 @@ def run_both(
     direct_upstream.reset()
     proxy.upstream.reset()
     home = fresh_home(tmp_path / "home")
-    direct = run_claude(claude_cli, home, direct_upstream.url, credentials, egress_proxy=egress.url)
+    direct = run_claude(
+        claude_cli, home, direct_upstream.url, credentials, egress_proxy=cli_egress.url
+    )
     assert direct.returncode == 0, f"the CLI failed without the proxy: {direct.stderr}"
     shutil.rmtree(home)
     home = fresh_home(home)
     proxied = run_claude(
-        claude_cli, home, proxy.url + base_path, credentials, egress_proxy=egress.url
+        claude_cli, home, proxy.url + base_path, credentials, egress_proxy=cli_egress.url
     )
-    assert egress.attempts == [], f"the CLI tried to reach beyond loopback: {egress.attempts}"
+    assert cli_egress.attempts == [], (
+        f"the CLI tried to reach beyond loopback: {cli_egress.attempts}"
+    )
     return direct, proxied
 
 
@@ -139,11 +143,19 @@ def test_claude_code_through_the_anthropic_route(
     cli_proxies: dict[str, LiveProxy],
     direct_upstream: FakeAnthropic,
     tmp_path: Path,
-    egress: EgressTrap,
+    cli_egress: EgressTrap,
     case: Case,
 ) -> None:
     proxy = cli_proxies[case.proxy]
-    args = (claude_cli, tmp_path, direct_upstream, proxy, "/anthropic", case.credentials, egress)
+    args = (
+        claude_cli,
+        tmp_path,
+        direct_upstream,
+        proxy,
+        "/anthropic",
+        case.credentials,
+        cli_egress,
+    )
     _, run = run_both(*args)
     sent = direct_upstream.only_request()
     received = list(proxy.upstream.requests)

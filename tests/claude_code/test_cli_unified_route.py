@@ -27,7 +27,7 @@ def test_claude_code_at_the_proxy_root_sends_its_oauth_token_and_never_the_litel
     cli_proxies: dict[str, LiveProxy],
     direct_upstream: FakeAnthropic,
     tmp_path: Path,
-    egress: EgressTrap,
+    cli_egress: EgressTrap,
 ) -> None:
     proxy = cli_proxies["main"]
     credentials = {
@@ -35,7 +35,7 @@ def test_claude_code_at_the_proxy_root_sends_its_oauth_token_and_never_the_litel
         "ANTHROPIC_MODEL": UNIFIED_MODEL,
         **LITELLM_KEY_HEADER,
     }
-    _, run = run_both(claude_cli, tmp_path, direct_upstream, proxy, "", credentials, egress)
+    _, run = run_both(claude_cli, tmp_path, direct_upstream, proxy, "", credentials, cli_egress)
     sent = direct_upstream.only_request()
     received = proxy.upstream.only_request()
     assert_secret_nowhere([received], MASTER_KEY)
@@ -61,13 +61,13 @@ def test_claude_code_with_a_subscription_through_a_proxy_without_a_master_key(
     cli_proxies: dict[str, LiveProxy],
     direct_upstream: FakeAnthropic,
     tmp_path: Path,
-    egress: EgressTrap,
+    cli_egress: EgressTrap,
     route: str,
 ) -> None:
     """Only the OAuth token, as Claude Code with a Claude subscription sends it (#42170)."""
     proxy = cli_proxies["open"]
     credentials = {"CLAUDE_CODE_OAUTH_TOKEN": OAUTH_TOKEN, "ANTHROPIC_MODEL": UNIFIED_MODEL}
-    _, run = run_both(claude_cli, tmp_path, direct_upstream, proxy, route, credentials, egress)
+    _, run = run_both(claude_cli, tmp_path, direct_upstream, proxy, route, credentials, cli_egress)
     received = proxy.upstream.only_request()
     assert_credentials(received, None, f"Bearer {OAUTH_TOKEN}")
     assert OAUTH_BETA in betas(received)

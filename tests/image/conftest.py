@@ -2,18 +2,21 @@
 
 `nox -s image` sets FORKKIT_PROXY_IMAGE to the image it built (and FORKKIT_CLAUDE_CLI when node
 and npm are here). Every proxy the selected cases use (the live matrix's four, the unified
-route's two, the Claude Code cases' two) boots at once, each in its own container, with the same
-specs and recording fakes as tests/behaviour and tests/claude_code; the test functions are theirs.
+route's two, the egress rows' three, the Claude Code cases' three) boots at once, each in its own
+container, with the same specs and recording fakes as tests/behaviour and tests/claude_code; the
+test functions are theirs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 
+from tests.behaviour.egress import Egress, boot_egress
 from tests.behaviour.fake_upstream import FakeAnthropic, start_fake_anthropic, stop_fake_anthropic
 from tests.behaviour.live_fixtures import SPECS as LIVE_SPECS
 from tests.behaviour.live_fixtures import (  # noqa: F401
@@ -26,11 +29,15 @@ from tests.behaviour.live_proxy import LiveProxy, ProxySpec, stop_proxies, wait_
 from tests.behaviour.unified_route import UnifiedProxies, _model_list, _spec
 from tests.claude_code.cli import cli_path
 from tests.claude_code.conftest import SPECS as CLI_SPECS
-from tests.claude_code.conftest import claude_cli, direct_upstream, egress  # noqa: F401
+from tests.claude_code.conftest import (  # noqa: F401
+    claude_cli,
+    cli_egress,
+    direct_upstream,
+)
 
 from .container_proxy import IMAGE_ENV, image_ref, remove_containers, start_container_proxy
 
-# Eight LiteLLM boots at once on a small machine: leave room.
+# A dozen LiteLLM boots at once on a small machine: leave room.
 STARTUP_TIMEOUT_S = 600.0
 
 
@@ -39,6 +46,18 @@ class Containers:
     live: dict[str, LiveProxy]
     unified: UnifiedProxies
     cli: dict[str, LiveProxy]
+    egress: Egress
+
+
+@dataclass
+class ContainerBoot:
+    """What an egress-style boot function needs (launcher.Boot's fake and proxy), in containers."""
+
+    fake: Callable[..., FakeAnthropic]
+    launch: Callable[[ProxySpec, FakeAnthropic, str], LiveProxy]
+
+    def proxy(self, spec: ProxySpec, upstream: FakeAnthropic) -> LiveProxy:
+        return self.launch(spec, upstream, spec.name)
 
 
 @pytest.fixture(scope="session")
@@ -57,8 +76,8 @@ def containers(image: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         stack.callback(remove_containers, started)
         stack.callback(stop_proxies, started)
 
-        def fake() -> FakeAnthropic:
-            upstream = start_fake_anthropic()
+        def fake(**options: Any) -> FakeAnthropic:
+            upstream = start_fake_anthropic(**options)
             stack.callback(stop_fake_anthropic, upstream)
             return upstream
 
@@ -77,8 +96,9 @@ def containers(image: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         unified = UnifiedProxies(byok, no_byok, anthropic, third_party, gateway)
         wanted_cli = CLI_SPECS if cli_path() is not None else {}
         cli = {name: launch(spec, fake(), f"cli-{name}") for name, spec in wanted_cli.items()}
+        egress_proxies = boot_egress(ContainerBoot(fake, launch))  # type: ignore[arg-type]  # Boot-like
         wait_until_ready(started, STARTUP_TIMEOUT_S)
-        yield Containers(live, unified, cli)
+        yield Containers(live, unified, cli, egress_proxies)
 
 
 @pytest.fixture(scope="session")
@@ -90,6 +110,11 @@ def live_proxies(containers: Containers) -> dict[str, LiveProxy]:
 def unified(containers: Containers) -> UnifiedProxies:
     containers.unified.reset()
     return containers.unified
+
+
+@pytest.fixture(scope="session")
+def egress(containers: Containers) -> Egress:
+    return containers.egress
 
 
 @pytest.fixture(scope="session")

@@ -2,12 +2,20 @@
 
 The functions are the suites' own (imported, so they cannot drift); conftest.py serves their
 fixtures from containers. Together they cover /anthropic, a config pass-through route, the unified
-/v1/messages route and the real Claude Code CLI through both routes.
+/v1/messages route, where each credential may go (redirects to another host, non-Anthropic
+deployments, a fallback, a proxy without a master key) and the real Claude Code CLI through both
+routes.
 """
 
 from __future__ import annotations
 
 from tests.behaviour.live_proxy import LiveProxy
+from tests.behaviour.test_live_egress import (  # noqa: F401  where each credential may go
+    test_a_fallback_to_another_provider_gets_no_anthropic_credential,
+    test_anthropic_credentials_reach_only_anthropic,
+    test_no_credential_follows_a_redirect_to_another_host,
+    test_open_proxy_forwards_a_claude_subscription,
+)
 from tests.behaviour.test_live_matrix import (  # noqa: F401  /anthropic and a config route
     test_anthropic_401_reaches_the_caller_unchanged,
     test_config_pass_through_route_never_forwards_the_litellm_key_as_authorization,
