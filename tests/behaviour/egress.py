@@ -30,8 +30,16 @@ THIRD_PARTY_KEY = "sk-3p-test-egress-third-party-7f1a"
 OPENAI_KEY = "sk-openai-test-egress-deployment-4d8b"
 OPERATOR_KEY = "sk-operator-test-egress-route-1e6c"  # a config route's configured header
 # Every secret of these tests: none may reach `elsewhere`, in any form.
-SECRETS = (MASTER_KEY, SERVER_KEY, CLIENT_KEY, OAUTH_TOKEN, DEPLOYMENT_KEY, THIRD_PARTY_KEY)
-SECRETS += (OPENAI_KEY, OPERATOR_KEY)
+SECRETS = (
+    MASTER_KEY,
+    SERVER_KEY,
+    CLIENT_KEY,
+    OAUTH_TOKEN,
+    DEPLOYMENT_KEY,
+    THIRD_PARTY_KEY,
+    OPENAI_KEY,
+    OPERATOR_KEY,
+)
 
 CLAUDE = "egress-claude"  # anthropic/ on the Anthropic base, its own key
 CLAUDE_SERVER_KEY = "egress-claude-server-key"  # anthropic/ on the Anthropic base, no key
