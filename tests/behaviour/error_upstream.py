@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
-import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from ..loopback import start_serving, stop_serving
 
 
 class _ErrorHandler(BaseHTTPRequestHandler):
@@ -45,10 +46,9 @@ class ErrorServer(ThreadingHTTPServer):
 
 def start_error_server(status: int) -> ErrorServer:
     server = ErrorServer(status)
-    threading.Thread(target=server.serve_forever, name=f"upstream-{status}", daemon=True).start()
+    start_serving(server, f"upstream-{status}")
     return server
 
 
 def stop_error_server(server: ErrorServer) -> None:
-    server.shutdown()
-    server.server_close()
+    stop_serving(server)

@@ -14,6 +14,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from ..loopback import start_serving, stop_serving
+
 CREDENTIAL_HEADERS = ("x-api-key", "authorization")
 # A redirect's target path starts with this, so the target answers normally (no redirect loop).
 REDIRECTED_PREFIX = "/redirected"
@@ -238,8 +240,7 @@ def start_fake_anthropic(host: str = "127.0.0.1") -> FakeAnthropic:
     """
     fake = FakeAnthropic()
     fake.server = _Server(fake, host)
-    thread = threading.Thread(target=fake.server.serve_forever, name="fake-anthropic", daemon=True)
-    thread.start()
+    start_serving(fake.server, "fake-anthropic")
     return fake
 
 
@@ -247,5 +248,4 @@ def stop_fake_anthropic(fake: FakeAnthropic) -> None:
     if fake.hold is not None:
         fake.hold.set()
     if fake.server is not None:
-        fake.server.shutdown()
-        fake.server.server_close()
+        stop_serving(fake.server)

@@ -8,10 +8,11 @@ the machine; the tests assert that nothing did.
 from __future__ import annotations
 
 import socketserver
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+
+from tests.loopback import serving
 
 
 @dataclass
@@ -40,9 +41,5 @@ def egress_trap() -> Iterator[EgressTrap]:
     server = _Server(("127.0.0.1", 0), _Handler)
     server.trap = trap  # type: ignore[attr-defined]
     trap.url = f"http://127.0.0.1:{server.server_address[1]}"
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
+    with serving(server):
         yield trap
-    finally:
-        server.shutdown()
-        server.server_close()

@@ -14,7 +14,6 @@ import os
 import re
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -27,6 +26,7 @@ from tests.behaviour.checks import assert_credentials, assert_secret_nowhere
 from tests.behaviour.constants import MASTER_KEY, OAUTH_TOKEN, SERVER_KEY, claude_code_body
 from tests.behaviour.fake_upstream import start_fake_anthropic, stop_fake_anthropic
 from tests.behaviour.live_proxy import ProxySpec, start_proxy, stop_proxies, wait_until_ready
+from tests.loopback import serving
 
 ROOT = Path(__file__).resolve().parents[2]
 INDEX_DIR = ROOT / "dist" / "simple"
@@ -50,12 +50,8 @@ def index_url() -> Iterator[str]:
     handler = functools.partial(SimpleHTTPRequestHandler, directory=str(INDEX_DIR))
     handler.log_message = lambda *args: None  # type: ignore[method-assign]
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
+    with serving(server):
         yield f"http://127.0.0.1:{server.server_address[1]}/"
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def install_commands(

@@ -7,7 +7,6 @@ import io
 import json
 import subprocess
 import tarfile
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from forkkit.pin import Pin, save_pin
 from forkkit.project import Project
 from forkkit.release import Release, patches_digest, save_release
 from forkkit.series import load_series, render_series
+from tests.loopback import serving
 
 BASE_FILES = {
     "demo/__init__.py": "VERSION = '1.0'\n",
@@ -88,14 +88,9 @@ def serve_index() -> Iterator[FakeIndex]:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    index.url = f"http://127.0.0.1:{server.server_port}/simple/"
-    try:
+    with serving(server):
+        index.url = f"http://127.0.0.1:{server.server_port}/simple/"
         yield index
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def make_project(root: Path, pin: Pin, series: tuple[str, ...] = ()) -> Project:

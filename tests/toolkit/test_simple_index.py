@@ -7,7 +7,6 @@ import hashlib
 import json
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from html.parser import HTMLParser
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -19,6 +18,7 @@ from uv import find_uv_bin
 from forkkit.cli import main
 from forkkit.errors import ForkKitError
 from forkkit.simple_index import add_to_index
+from tests.loopback import serving
 from tests.toolkit.synthetic_wheels import make_wheel
 
 TAG = "py3-none-any"
@@ -117,13 +117,8 @@ def served(tmp_path: Path) -> Iterator[tuple[Path, str]]:
     handler = functools.partial(SimpleHTTPRequestHandler, directory=str(root))
     handler.log_message = lambda *args: None  # type: ignore[method-assign]
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(server):
         yield root, f"http://127.0.0.1:{server.server_address[1]}/"
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def _installed_revision(python: Path) -> str:
