@@ -2,10 +2,11 @@
 
 One proxy with a master key, a server key, a deployment with its own key, a config pass-through
 route and a custom logging callback (proxy_plugins/recording_logger.py) that writes everything it
-is handed to a JSONL file, with the proxy logging at debug level (`--detailed_debug`). Each row
-sends one request, waits for the callbacks to settle, and reads what was recorded and logged
-meanwhile. Neither may carry the caller's LiteLLM key or a client's OAuth token, in any form the
-suite's leak oracle reads (`carries`). The deployment's own key may be there: upstream hands it to
+is handed to a JSONL file, with the proxy logging at debug level (`--detailed_debug`), booted
+LANES times. Each row sends one request to one of them, waits for the callbacks to settle, and
+reads what that proxy recorded and logged meanwhile; the proxies take their rows concurrently,
+each one row at a time (lanes.py). Neither may carry the caller's LiteLLM key or a client's OAuth
+token, in any form the suite's leak oracle reads (`carries`). The deployment's own key may be there: upstream hands it to
 custom callbacks in `litellm_params.api_key` (docs/credentials.md, "What logging receives").
 """
 
@@ -15,7 +16,7 @@ import hashlib
 import json
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,7 @@ from .constants import (
 )
 from .error_upstream import ErrorServer, start_error_server, stop_error_server
 from .fake_upstream import FakeAnthropic
+from .lanes import in_lanes, selected_params
 from .launcher import Boot, ProxySet
 from .live_proxy import LiveProxy, ProxySpec
 
@@ -49,6 +51,7 @@ TERMINAL_HOOKS = {
 }
 SETTLE_QUIET_S = 0.4  # no new record for this long after the terminal hook: done
 SETTLE_MAX_S = 8.0
+LANES = 8  # identical proxies; a row's wait is mostly the quiet period, so lanes overlap it
 
 
 # --- the proxy -------------------------------------------------------------------------------
@@ -59,7 +62,7 @@ def _deployment(name: str, **params: str) -> dict[str, Any]:
     return {"model_name": name, "litellm_params": {"model": model, **params}}
 
 
-def _spec(upstream: FakeAnthropic, failing: dict[int, ErrorServer]) -> ProxySpec:
+def _spec(name: str, upstream: FakeAnthropic, failing: dict[int, ErrorServer]) -> ProxySpec:
     model_list = [
         _deployment(MODEL, api_key=DEPLOYMENT_KEY),
         *(
@@ -69,7 +72,7 @@ def _spec(upstream: FakeAnthropic, failing: dict[int, ErrorServer]) -> ProxySpec
     ]
     route = {"path": CONFIG_ROUTE, "target": f"{upstream.url}/v1/messages", "forward_headers": True}
     return ProxySpec(
-        "logging",
+        name,
         MASTER_KEY,
         SERVER_KEY,
         model_list=model_list,
@@ -93,20 +96,22 @@ def _spec(upstream: FakeAnthropic, failing: dict[int, ErrorServer]) -> ProxySpec
 class LoggingProxy:
     proxy: LiveProxy
     records_path: Path
-    exchanges: dict[str, Exchange] = field(default_factory=dict)
 
 
-def _boot(boot: Boot) -> LoggingProxy:
+def _boot(boot: Boot) -> list[LoggingProxy]:
     upstream = boot.fake()
     failing = {status: start_error_server(status) for status in FAILING}
     for server in failing.values():
         boot.stack.callback(stop_error_server, server)
-    proxy = boot.proxy(_spec(upstream, failing), upstream)
-    return LoggingProxy(proxy, proxy.log_path.parent / RECORDS)
+    lanes = []
+    for lane in range(LANES):
+        proxy = boot.proxy(_spec(f"logging-{lane}", upstream, failing), upstream)
+        lanes.append(LoggingProxy(proxy, proxy.log_path.parent / RECORDS))
+    return lanes
 
 
-LIVE_PROXIES = ProxySet("logging_proxy", _boot, timeout_s=600)  # generous: a busy machine
-logging_proxy = LIVE_PROXIES.fixture()
+LIVE_PROXIES = ProxySet("logging_proxies", _boot, timeout_s=600)  # generous: a busy machine
+logging_proxies = LIVE_PROXIES.fixture()
 
 
 # --- one request, and what logging got meanwhile ----------------------------------------------
@@ -167,9 +172,7 @@ class Row:
 
 
 def exchange(logging_proxy: LoggingProxy, row: Row) -> Exchange:
-    """Send the row once (cached: several tests read one exchange)."""
-    if row.id in logging_proxy.exchanges:
-        return logging_proxy.exchanges[row.id]
+    """Send the row and read what its proxy recorded and logged until the callbacks settled."""
     proxy = logging_proxy.proxy
     records_at, log_at = _size(logging_proxy.records_path), _size(proxy.log_path)
     body = _body(row)
@@ -182,8 +185,17 @@ def exchange(logging_proxy: LoggingProxy, row: Row) -> Exchange:
         if line.strip()
     ]
     log = _read_from(proxy.log_path, log_at).splitlines()
-    logging_proxy.exchanges[row.id] = Exchange(response.status_code, records, log)
-    return logging_proxy.exchanges[row.id]
+    return Exchange(response.status_code, records, log)
+
+
+@pytest.fixture(scope="module")
+def exchanges(
+    logging_proxies: list[LoggingProxy], request: pytest.FixtureRequest
+) -> dict[str, Exchange]:
+    """Every selected row, sent once (several tests read one exchange)."""
+    rows = [row for row in selected_params(request, "row") if isinstance(row, Row)]
+    seen = in_lanes(exchange, rows, logging_proxies)
+    return {row.id: exchanged for row, exchanged in zip(rows, seen, strict=True)}
 
 
 def _body(row: Row) -> dict[str, Any]:
@@ -331,27 +343,27 @@ def _found(seen: Exchange, row: Row, logging_events: bool) -> list[str]:
 
 @pytest.mark.parametrize("row", _params(_logging_marks))
 def test_logging_callbacks_never_receive_the_callers_key_or_oauth_token(
-    logging_proxy: LoggingProxy, row: Row
+    exchanges: dict[str, Exchange], row: Row
 ) -> None:
-    seen = exchange(logging_proxy, row)
+    seen = exchanges[row.id]
     found = _found(seen, row, logging_events=True)
     assert not found, f"HTTP {seen.status}\n" + "\n".join(found[:20])
 
 
 @pytest.mark.parametrize("row", _params(_hook_marks))
 def test_proxy_hooks_get_the_callers_credentials_only_in_the_request_they_send(
-    logging_proxy: LoggingProxy, row: Row
+    exchanges: dict[str, Exchange], row: Row
 ) -> None:
-    seen = exchange(logging_proxy, row)
+    seen = exchanges[row.id]
     found = _found(seen, row, logging_events=False)
     assert not found, f"HTTP {seen.status}\n" + "\n".join(found[:20])
 
 
 @pytest.mark.parametrize("row", ROWS, ids=[row.id for row in ROWS])
 def test_the_debug_log_never_shows_the_callers_key_or_oauth_token(
-    logging_proxy: LoggingProxy, row: Row
+    exchanges: dict[str, Exchange], row: Row
 ) -> None:
-    seen = exchange(logging_proxy, row)
+    seen = exchanges[row.id]
     assert seen.log, "the proxy logged nothing at debug level"
     found = [line[:200] for secret in secrets_of(row) for line in seen.log if carries(line, secret)]
     assert not found, f"HTTP {seen.status}\n" + "\n".join(found[:20])
