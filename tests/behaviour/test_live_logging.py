@@ -6,8 +6,9 @@ is handed to a JSONL file, with the proxy logging at debug level (`--detailed_de
 LANES times. Each row sends one request to one of them, waits for the callbacks to settle, and
 reads what that proxy recorded and logged meanwhile; the proxies take their rows concurrently,
 each one row at a time (lanes.py). Neither may carry the caller's LiteLLM key or a client's OAuth
-token, in any form the suite's leak oracle reads (`carries`). The deployment's own key may be there: upstream hands it to
-custom callbacks in `litellm_params.api_key` (docs/credentials.md, "What logging receives").
+token, in any form the suite's leak oracle reads (`carries`). The deployment's own key may be
+there: upstream hands it to custom callbacks in `litellm_params.api_key` (docs/credentials.md,
+"What logging receives").
 """
 
 from __future__ import annotations
