@@ -143,7 +143,10 @@ async def test_api_key_callers_get_no_oauth_beta(inprocess_proxy: ProxyFactory) 
 
 
 def upstream_refuses_credential_overrides() -> bool:
-    """LiteLLM 1.84+ documents that x-pass- cannot set credential headers; older ones allow it."""
+    """LiteLLM 1.84+ documents that x-pass- cannot set credential headers; older ones allow it.
+
+    The skip marks name it as a string, so it runs (importing LiteLLM) at setup, not collection.
+    """
     from litellm.passthrough import utils
 
     return "x-api-key" in getattr(utils, "_PASS_THROUGH_PROTECTED_HEADERS", ())
@@ -156,7 +159,9 @@ async def test_x_pass_x_api_key_override_follows_upstream(inprocess_proxy: Proxy
         assert proxy.only_upstream_request().header("x-api-key") == expected
 
 
-@pytest.mark.skipif(upstream_refuses_credential_overrides(), reason="upstream refuses the override")
+@pytest.mark.skipif(
+    "upstream_refuses_credential_overrides()", reason="upstream refuses the override"
+)
 @pytest.mark.fixed_by(P0003_CLIENT_CREDENTIALS)
 async def test_x_pass_authorization_counts_as_a_client_credential(
     inprocess_proxy: ProxyFactory,
@@ -169,7 +174,7 @@ async def test_x_pass_authorization_counts_as_a_client_credential(
         assert not upstream.has_header("x-api-key")
 
 
-@pytest.mark.skipif(not upstream_refuses_credential_overrides(), reason="upstream allows it")
+@pytest.mark.skipif("not upstream_refuses_credential_overrides()", reason="upstream allows it")
 async def test_refused_x_pass_authorization_falls_back_to_the_server_key(
     inprocess_proxy: ProxyFactory,
 ) -> None:

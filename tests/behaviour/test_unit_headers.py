@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from litellm.passthrough.utils import BasePassthroughUtils
 
 from .constants import (
     CLIENT_KEY,
@@ -22,11 +21,20 @@ CASINGS = [
 ]
 
 
-def forward(request_headers: dict[str, str], forward_headers: bool = True) -> dict[str, str]:
+def forward_headers_from_request(
+    request_headers: dict[str, str], headers: dict[str, str], forward_headers: bool
+) -> dict[str, str]:
+    """LiteLLM's helper, imported when a test runs (not at collection: it imports LiteLLM)."""
+    from litellm.passthrough.utils import BasePassthroughUtils
+
     return BasePassthroughUtils.forward_headers_from_request(
-        request_headers=dict(request_headers),
-        headers={"x-api-key": "from-config"},
-        forward_headers=forward_headers,
+        request_headers=request_headers, headers=headers, forward_headers=forward_headers
+    )
+
+
+def forward(request_headers: dict[str, str], forward_headers: bool = True) -> dict[str, str]:
+    return forward_headers_from_request(
+        dict(request_headers), {"x-api-key": "from-config"}, forward_headers
     )
 
 
@@ -77,9 +85,7 @@ def test_without_forward_headers_only_x_pass_headers_are_forwarded() -> None:
 def test_operator_configured_headers_are_left_alone() -> None:
     """Only the caller's x-litellm-api-key is dropped: a route the operator configured to send one
     (e.g. to a second LiteLLM proxy) keeps it."""
-    out = BasePassthroughUtils.forward_headers_from_request(
-        request_headers={}, headers={"x-litellm-api-key": "downstream-key"}, forward_headers=True
-    )
+    out = forward_headers_from_request({}, {"x-litellm-api-key": "downstream-key"}, True)
     assert out == {"x-litellm-api-key": "downstream-key"}
 
 
