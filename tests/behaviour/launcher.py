@@ -170,12 +170,14 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 def _launched_proxies(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Launched]:
-    """Launch every needed set at the session's first test, all at once; stop them at its end."""
-    sets = needed_sets(request.session.items)
+    """Launch every needed set at the session's first test, all at once; stop them at its end.
+
+    An xdist worker does not know yet which modules it will get: there, first use launches.
+    """
+    sets = [] if _under_xdist() else needed_sets(request.session.items)
     with ExitStack() as stack:
         launched = Launched(tmp_path_factory.mktemp("live"), stack)
         stack.callback(lambda: stop_proxies(launched.every_proxy))  # all at once, at the end
-        if not _under_xdist():  # a worker does not know its modules yet: first use launches
-            for proxy_set in sets:
-                launched.launch(proxy_set)
+        for proxy_set in sets:
+            launched.launch(proxy_set)
         yield launched
