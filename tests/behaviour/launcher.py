@@ -155,9 +155,21 @@ def _under_xdist() -> bool:
     return bool(os.environ.get("PYTEST_XDIST_WORKER"))
 
 
+def _xdist_controller(config: pytest.Config) -> bool:
+    return config.pluginmanager.get_plugin("dsession") is not None
+
+
 def pytest_sessionstart(session: pytest.Session) -> None:
-    """Start importing LiteLLM in the fork server now, while pytest collects (a conftest hook)."""
-    prepare()
+    """Start importing LiteLLM in the fork server now, while pytest collects (a conftest hook).
+
+    The pytest-xdist controller runs no test: it starts the one fork server its workers share
+    (before it starts them: xdist's own sessionstart is trylast), so a run imports LiteLLM for
+    its proxies once, however many workers it has.
+    """
+    if _xdist_controller(session.config):
+        prepare(shared=True)
+    else:
+        prepare()
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:

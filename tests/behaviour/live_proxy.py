@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 
 from .fake_upstream import FakeAnthropic
-from .proxy_launch import ProxyProcess, fork_server, launch, spawning
+from .proxy_launch import ProxyProcess, fork_server, launch, share_fork_server, spawning
 
 # LiteLLM takes seconds of CPU to boot; a loaded machine may stretch that (override in seconds)
 STARTUP_TIMEOUT_S = float(os.environ.get("FORKKIT_PROXY_STARTUP_S", "120"))
@@ -137,9 +137,16 @@ def proxy_env(spec: ProxySpec, upstream: FakeAnthropic) -> dict[str, str]:
     return env
 
 
-def prepare(python: str = sys.executable) -> None:
-    """Start importing `python`'s LiteLLM now, so the proxies launched later fork at once."""
-    if not spawning():
+def prepare(python: str = sys.executable, shared: bool = False) -> None:
+    """Start importing `python`'s LiteLLM now, so the proxies launched later fork at once.
+
+    shared: for the processes this one starts, too (proxy_launch.share_fork_server).
+    """
+    if spawning():
+        return
+    if shared:
+        share_fork_server(python, base_env())
+    else:
         fork_server(python, base_env())
 
 

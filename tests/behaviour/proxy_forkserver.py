@@ -11,8 +11,11 @@ the child forever) and no event loop (the child would share its selector). `fork
 both before every fork and refuses otherwise; the server reports what it found when it is ready.
 
 Protocol, one JSON object a line. Server -> client: {"ready": {...}} once, then {"id", "pid"} or
-{"id", "error"} per launch, {"exited": pid, "code": n} when a child ends. Client -> server:
-{"id", "argv", "env", "cwd", "log"} to launch; end of input stops every child and the server.
+{"id", "error"} per launch, {"exited": pid, "code": n} when one of its children ends. Client ->
+server: {"id", "argv", "env", "cwd", "log"} to launch. The client that started the server talks
+over its stdin/stdout, and its end of input stops every child and the server. With
+`--listen-fd N` (a listening unix socket the starter bound) more clients connect there, e.g. the
+workers of one pytest-xdist run sharing one import; a client's disconnect stops its children.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import json
 import os
 import select
 import signal
+import socket
 import sys
 import threading
 import time
@@ -121,12 +125,15 @@ def _die_with_parent() -> None:
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
-def _child(request: dict[str, Any]) -> None:
+def _child(request: dict[str, Any], inherited: list[int]) -> None:
     """In the fork: become the proxy. Never returns."""
     code = 1
     try:
         os.setpgid(0, 0)
         _die_with_parent()
+        for fd in inherited:  # the server's sockets: a client must see EOF when the server ends
+            with contextlib.suppress(OSError):
+                os.close(fd)
         log = os.open(request["log"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
         null = os.open(os.devnull, os.O_RDONLY)
         os.dup2(null, 0)
@@ -160,76 +167,131 @@ def _child(request: dict[str, Any]) -> None:
         os._exit(code)
 
 
-def _say(message: dict[str, Any]) -> None:
-    sys.__stdout__.write(json.dumps(message) + "\n")  # type: ignore[union-attr]
-    sys.__stdout__.flush()  # type: ignore[union-attr]
+class Client:
+    """One connected client: where its requests come from, where its answers go, its children."""
+
+    def __init__(self, read_fd: int, write_fd: int, sock: socket.socket | None = None) -> None:
+        self.read_fd, self.write_fd, self.sock = read_fd, write_fd, sock
+        self.buffer = b""
+        self.children: set[int] = set()
+
+    def say(self, message: dict[str, Any]) -> None:
+        data = (json.dumps(message) + "\n").encode()
+        with contextlib.suppress(OSError):  # a client that went away hears nothing more
+            while data:
+                data = data[os.write(self.write_fd, data) :]
+
+    def requests(self, chunk: bytes) -> list[dict[str, Any]]:
+        self.buffer += chunk
+        *lines, self.buffer = self.buffer.split(b"\n")
+        return [json.loads(line) for line in lines if line.strip()]
+
+    def close(self) -> None:
+        if self.sock is not None:
+            self.sock.close()
 
 
-def _launch(request: dict[str, Any]) -> int | None:
-    try:
-        fork_guard()
-    except RuntimeError as exc:
-        _say({"id": request["id"], "error": str(exc)})
-        return None
-    pid = os.fork()
-    if pid == 0:
-        _child(request)
-    _say({"id": request["id"], "pid": pid})
-    return pid
+class Server:
+    """The owner (stdin/stdout), the listening socket's clients, and who launched which child."""
 
+    def __init__(self, listener: socket.socket | None) -> None:
+        self.owner = Client(sys.stdin.fileno(), sys.stdout.fileno())
+        self.listener = listener
+        self.clients: dict[int, Client] = {self.owner.read_fd: self.owner}
+        self.parents: dict[int, Client] = {}  # child pid -> the client that launched it
+        self.state: dict[str, Any] = {}
 
-def _reap(children: set[int]) -> None:
-    while children:
+    def inherited(self) -> list[int]:
+        sockets = [c.read_fd for c in self.clients.values() if c.sock is not None]
+        return sockets + ([self.listener.fileno()] if self.listener else [])
+
+    def launch(self, client: Client, request: dict[str, Any]) -> None:
         try:
-            pid, status = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
+            fork_guard()
+        except RuntimeError as exc:
+            client.say({"id": request["id"], "error": str(exc)})
             return
+        pid = os.fork()
         if pid == 0:
-            return
-        children.discard(pid)
-        _say({"exited": pid, "code": os.waitstatus_to_exitcode(status)})
+            _child(request, self.inherited())
+        client.children.add(pid)
+        self.parents[pid] = client
+        client.say({"id": request["id"], "pid": pid})
 
+    def reap(self) -> None:
+        while self.parents:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            client = self.parents.pop(pid, None)
+            if client is not None:
+                client.children.discard(pid)
+                client.say({"exited": pid, "code": os.waitstatus_to_exitcode(status)})
 
-def _stop_all(children: set[int]) -> None:
-    for sig, grace in ((signal.SIGTERM, STOP_GRACE_S), (signal.SIGKILL, STOP_GRACE_S)):
-        for pid in list(children):
+    def accept(self) -> None:
+        assert self.listener is not None
+        sock, _ = self.listener.accept()
+        client = Client(sock.fileno(), sock.fileno(), sock)
+        self.clients[client.read_fd] = client
+        client.say({"ready": self.state})
+
+    def disconnect(self, client: Client) -> None:
+        """A client went away: its children are stopped (they would serve nobody)."""
+        for pid in client.children:
             with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, sig)
-        deadline = time.monotonic() + grace
-        while children and time.monotonic() < deadline:
-            _reap(children)
-            time.sleep(0.05)
+                os.kill(pid, signal.SIGTERM)
+        del self.clients[client.read_fd]
+        client.close()
+
+    def stop_all(self) -> None:
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            for pid in list(self.parents):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, sig)
+            deadline = time.monotonic() + STOP_GRACE_S
+            while self.parents and time.monotonic() < deadline:
+                self.reap()
+                time.sleep(0.05)
+
+    def serve_forever(self) -> int:
+        while True:
+            watched = [*self.clients, *([self.listener.fileno()] if self.listener else [])]
+            readable, _, _ = select.select(watched, [], [], 0.1)
+            self.reap()
+            for fd in readable:
+                if self.listener is not None and fd == self.listener.fileno():
+                    self.accept()
+                    continue
+                client = self.clients[fd]
+                chunk = os.read(fd, 1 << 16)
+                if chunk:
+                    for request in client.requests(chunk):
+                        self.launch(client, request)
+                elif client is self.owner:
+                    self.stop_all()
+                    return 0
+                else:
+                    self.disconnect(client)
 
 
-def serve() -> int:
+def serve(listen_fd: int | None = None) -> int:
     _die_with_parent()
+    listener = socket.socket(fileno=listen_fd) if listen_fd is not None else None
     started = time.perf_counter()
     for module in PRELOAD:
         __import__(module)
     for module in STARTUP_IMPORTS:
         with contextlib.suppress(ImportError):
             __import__(module)
-    state = pre_fork_state()
-    _say({"ready": {**state, "import_s": round(time.perf_counter() - started, 3)}})
-    children: set[int] = set()
-    buffer = b""
-    stdin = sys.stdin.fileno()
-    while True:
-        readable, _, _ = select.select([stdin], [], [], 0.1)
-        _reap(children)
-        if not readable:
-            continue
-        chunk = os.read(stdin, 1 << 16)
-        if not chunk:
-            _stop_all(children)
-            return 0
-        buffer += chunk
-        while b"\n" in buffer:
-            line, buffer = buffer.split(b"\n", 1)
-            pid = _launch(json.loads(line)) if line.strip() else None
-            if pid is not None:
-                children.add(pid)
+    server = Server(listener)
+    server.state = {**pre_fork_state(), "import_s": round(time.perf_counter() - started, 3)}
+    server.owner.say({"ready": server.state})
+    return server.serve_forever()
 
 
 if __name__ == "__main__":
-    sys.exit(serve())
+    arguments = sys.argv[1:]
+    sys.exit(serve(int(arguments[1]) if arguments[:1] == ["--listen-fd"] else None))

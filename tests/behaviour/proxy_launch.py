@@ -16,14 +16,18 @@ import contextlib
 import json
 import os
 import signal
+import socket
 import subprocess
+import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, BinaryIO, Protocol
 
 FORKSERVER = Path(__file__).with_name("proxy_forkserver.py")
 LAUNCH_ENV = "FORKKIT_PROXY_LAUNCH"
+# Set by share_fork_server for the processes it starts: {"python": ..., "socket": path}.
+SHARED_ENV = "FORKKIT_SHARED_FORK_SERVER"
 READY_TIMEOUT_S = float(os.environ.get("FORKKIT_PROXY_STARTUP_S", "120")) * 2
 
 
@@ -39,13 +43,23 @@ class ProxyProcess(Protocol):
 
 
 class ForkServer:
-    """A running proxy_forkserver.py for one interpreter; launches forked proxies."""
+    """A proxy_forkserver.py for one interpreter, started here or shared; launches proxies.
 
-    def __init__(self, python: str, env: dict[str, str]) -> None:
+    Started here, it talks over the process's stdin/stdout; shared (`connect`), over a unix socket
+    of a server another process started (the pytest-xdist controller, for all its workers).
+    """
+
+    def __init__(
+        self,
+        python: str,
+        reader: BinaryIO,
+        writer: BinaryIO,
+        process: subprocess.Popen[bytes] | None = None,  # None: another process's server
+        sock: socket.socket | None = None,  # the connection to it
+    ) -> None:
         self.python = python
-        self.process = subprocess.Popen(
-            [python, str(FORKSERVER)], env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE
-        )
+        self.reader, self.writer = reader, writer
+        self.process, self.socket = process, sock
         self.ready_state: dict[str, Any] | None = None
         self.exits: dict[int, int] = {}
         self._replies: dict[int, dict[str, Any]] = {}
@@ -54,9 +68,35 @@ class ForkServer:
         self._reader = threading.Thread(target=self._read, name="forkserver-reader", daemon=True)
         self._reader.start()
 
+    @classmethod
+    def start(
+        cls, python: str, env: dict[str, str], listener: socket.socket | None = None
+    ) -> ForkServer:
+        """Start a server (importing LiteLLM meanwhile); `listener`: also serve its clients."""
+        extra = ["--listen-fd", str(listener.fileno())] if listener else []
+        process = subprocess.Popen(
+            [python, str(FORKSERVER), *extra],
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            pass_fds=[listener.fileno()] if listener else (),
+        )
+        assert process.stdin is not None and process.stdout is not None
+        return cls(python, process.stdout, process.stdin, process=process)
+
+    @classmethod
+    def connect(cls, python: str, path: str) -> ForkServer:
+        """A client of the shared server listening on `path`."""
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.connect(path)
+        return cls(python, sock.makefile("rb"), sock.makefile("wb"), sock=sock)
+
+    @property
+    def pid(self) -> int:
+        return int(self.wait_ready()["pid"])
+
     def _read(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
+        for line in self.reader:
             message = json.loads(line)
             with self._changed:
                 if "ready" in message:
@@ -69,11 +109,15 @@ class ForkServer:
         with self._changed:
             self._changed.notify_all()
 
+    def _gone(self) -> bool:
+        """The server closed its end: it exited (and its children with it, PDEATHSIG)."""
+        return not self._reader.is_alive()
+
     def _wait_for(self, done: Any, timeout: float, what: str) -> None:
         deadline = time.monotonic() + timeout
         with self._changed:
             while not done():
-                if self.process.poll() is not None and not self._reader.is_alive():
+                if self._gone():
                     raise RuntimeError(f"proxy fork server ({self.python}) exited: {what}")
                 left = deadline - time.monotonic()
                 if left <= 0:
@@ -90,10 +134,9 @@ class ForkServer:
         with self._changed:
             self._next_id += 1
             number = self._next_id
-        request = {"id": number, "argv": argv, "env": env, "cwd": str(cwd), "log": str(log)}
-        assert self.process.stdin is not None
-        self.process.stdin.write(json.dumps(request).encode() + b"\n")
-        self.process.stdin.flush()
+            request = {"id": number, "argv": argv, "env": env, "cwd": str(cwd), "log": str(log)}
+            self.writer.write(json.dumps(request).encode() + b"\n")
+            self.writer.flush()
         self._wait_for(lambda: number in self._replies, READY_TIMEOUT_S, "a fork")
         reply = self._replies.pop(number)
         if "error" in reply:
@@ -103,7 +146,7 @@ class ForkServer:
     def exit_code(self, pid: int) -> int | None:
         with self._changed:
             code = self.exits.get(pid)
-        if code is None and self.process.poll() is not None and not self._reader.is_alive():
+        if code is None and self._gone():
             return -signal.SIGKILL  # the server is gone: its children died with it (PDEATHSIG)
         return code
 
@@ -111,15 +154,27 @@ class ForkServer:
         try:
             self._wait_for(lambda: pid in self.exits, timeout or 1e9, f"waiting for {pid}")
         except RuntimeError as exc:
-            if self.process.poll() is not None:  # the server is gone, so are its children
+            if self._gone():
                 return -signal.SIGKILL
             raise subprocess.TimeoutExpired(str(pid), timeout or 0) from exc
         return self.exits[pid]
 
     def stop(self) -> None:
-        """End of input: the server stops every child, then itself."""
-        if self.process.stdin is not None and not self.process.stdin.closed:
-            self.process.stdin.close()
+        """End of input: the server stops this client's children (its own: all, then itself).
+
+        A server still importing LiteLLM reads no input yet and has no children: it is killed
+        rather than waited for (that import is seconds of CPU nobody would use).
+        """
+        with contextlib.suppress(OSError, ValueError):
+            self.writer.close()
+        if self.socket is not None:
+            with contextlib.suppress(OSError):
+                self.socket.shutdown(socket.SHUT_RDWR)
+            self.socket.close()
+        if self.process is None:
+            return
+        if self.ready_state is None:
+            self.process.kill()
         try:
             self.process.wait(timeout=30)
         except subprocess.TimeoutExpired:
@@ -157,12 +212,42 @@ _LOCK = threading.Lock()
 
 
 def fork_server(python: str, env: dict[str, str]) -> ForkServer:
-    """The interpreter's fork server, started on first use (it imports LiteLLM meanwhile)."""
+    """The interpreter's fork server: the shared one if a parent process started it (see
+    share_fork_server), else one started on first use (it imports LiteLLM meanwhile)."""
     with _LOCK:
         server = _SERVERS.get(python)
-        if server is None or server.process.poll() is not None:
-            server = _SERVERS[python] = ForkServer(python, env)
+        if server is None or server._gone():
+            shared = json.loads(os.environ.get(SHARED_ENV) or "{}")
+            if shared.get("python") == python:
+                server = ForkServer.connect(python, shared["socket"])
+            else:
+                server = ForkServer.start(python, env)
+            _SERVERS[python] = server
         return server
+
+
+def share_fork_server(python: str, env: dict[str, str]) -> None:
+    """Start the interpreter's fork server for this process and every process it starts later.
+
+    The socket is bound here, before the server starts, so a child can connect at once; the
+    environment variable tells children (e.g. pytest-xdist workers) where it is.
+    """
+    folder = tempfile.mkdtemp(prefix="forkkit-")  # short: a unix socket path has ~100 bytes
+    path = os.path.join(folder, "forkserver.sock")
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    listener.listen(64)
+    with _LOCK:
+        _SERVERS[python] = ForkServer.start(python, env, listener)
+    listener.close()  # the server has its own copy
+    os.environ[SHARED_ENV] = json.dumps({"python": python, "socket": path})
+    atexit.register(_remove_socket, path)
+
+
+def _remove_socket(path: str) -> None:
+    with contextlib.suppress(OSError):
+        os.unlink(path)
+        os.rmdir(os.path.dirname(path))
 
 
 def stop_fork_servers() -> None:

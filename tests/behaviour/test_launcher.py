@@ -31,7 +31,7 @@ def test_live_proxies_are_forked_from_a_parent_with_one_thread_and_no_event_loop
     assert not state["running_loop"] and not state["loop_set"], state
     for proxy in live_proxies.values():
         assert proxy.process is not None and proxy.process.poll() is None
-        assert parent_pid(proxy.process.pid) == server.process.pid == state["pid"]
+        assert parent_pid(proxy.process.pid) == server.pid == state["pid"]
 
 
 def test_the_fork_guard_refuses_while_another_thread_runs() -> None:
