@@ -23,7 +23,7 @@ import httpx
 from .constants import CLIENT_KEY, MASTER_KEY, OAUTH_TOKEN, SERVER_KEY, simple_body
 from .fake_upstream import FakeAnthropic, RecordedRequest
 from .launcher import Boot, ProxySet
-from .live_proxy import LiveProxy, ProxySpec
+from .live_proxy import LiveProxy, ProxySpec, loopback_client
 
 DEPLOYMENT_KEY = "sk-ant-api03-test-egress-deployment-2c9e"  # the Anthropic deployment's key
 THIRD_PARTY_KEY = "sk-3p-test-egress-third-party-7f1a"
@@ -170,7 +170,7 @@ def post(
     body: dict[str, Any] | None = None,
 ) -> httpx.Response:
     """One request to the proxy; redirects the proxy returns are not followed."""
-    with httpx.Client(base_url=proxy.url, timeout=60.0, trust_env=False) as client:
+    with loopback_client(proxy.url, 60.0) as client:
         return client.post(path, headers=list(headers), json=body or simple_body())
 
 

@@ -22,7 +22,7 @@ from .constants import (
     claude_code_headers,
 )
 from .fake_upstream import HOLD_TIMEOUT_S, RecordedRequest
-from .live_proxy import LiveProxy
+from .live_proxy import LiveProxy, loopback_client
 
 # Shorter than the fake's hold: a buffering proxy makes the first read time out.
 FIRST_EVENT_TIMEOUT_S = HOLD_TIMEOUT_S / 2
@@ -37,7 +37,7 @@ def caller_headers() -> list[tuple[str, str]]:
 
 
 def replay(proxy: LiveProxy) -> tuple[httpx.Response, RecordedRequest]:
-    with httpx.Client(base_url=proxy.url, timeout=15.0, trust_env=False) as client:
+    with loopback_client(proxy.url, 15.0) as client:
         response = client.post(
             f"{MESSAGES_PATH}?{CLAUDE_CODE_QUERY}",
             headers=caller_headers(),
@@ -84,7 +84,7 @@ def test_claude_code_stream_is_relayed_unbuffered(proxy_main: LiveProxy) -> None
     timeout = httpx.Timeout(15.0, read=FIRST_EVENT_TIMEOUT_S)
     try:
         with (
-            httpx.Client(base_url=proxy_main.url, timeout=timeout, trust_env=False) as client,
+            loopback_client(proxy_main.url, timeout) as client,
             client.stream(
                 "POST",
                 f"{MESSAGES_PATH}?{CLAUDE_CODE_QUERY}",

@@ -48,6 +48,7 @@ from .egress import (
     post,
 )
 from .fake_upstream import FakeAnthropic
+from .live_proxy import loopback_client
 
 # Every 3xx status: the five that carry a request on (httpx follows them) and the others.
 FOLLOWABLE = (301, 302, 303, 307, 308)
@@ -336,7 +337,7 @@ def test_open_proxy_forwards_a_claude_subscription(
     egress.reset()
     proxy = egress.open_byok if byok else egress.open
     headers = [(k, v) for k, v in claude_code_headers() if k.lower() != "anthropic-beta"]
-    with httpx.Client(base_url=proxy.url, timeout=60.0, trust_env=False) as client:
+    with loopback_client(proxy.url, 60.0) as client:
         response = client.post(
             f"{route}?beta=true", headers=headers, json=messages_body(CLAUDE, stream)
         )

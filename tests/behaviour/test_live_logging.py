@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from .checks import carries
@@ -37,7 +36,7 @@ from .error_upstream import ErrorServer, start_error_server, stop_error_server
 from .fake_upstream import FakeAnthropic
 from .lanes import in_lanes, selected_params
 from .launcher import Boot, ProxySet
-from .live_proxy import LiveProxy, ProxySpec
+from .live_proxy import LiveProxy, ProxySpec, loopback_client
 
 PLUGINS = Path(__file__).parent / "proxy_plugins"
 RECORDS = "callback_records.jsonl"  # recording_logger.RECORD_FILE, in the proxy's workdir
@@ -177,7 +176,7 @@ def exchange(logging_proxy: LoggingProxy, row: Row) -> Exchange:
     proxy = logging_proxy.proxy
     records_at, log_at = _size(logging_proxy.records_path), _size(proxy.log_path)
     body = _body(row)
-    with httpx.Client(base_url=proxy.url, timeout=30.0, trust_env=False) as client:
+    with loopback_client(proxy.url, 30.0) as client:
         response = client.post(row.path, headers=row.headers, json=body)
     _settle(logging_proxy.records_path, records_at)
     records = [

@@ -33,7 +33,7 @@ from .constants import (
 )
 from .fake_upstream import AUTH_ERROR
 from .live_fixtures import CONFIG_ROUTE
-from .live_proxy import LiveProxy
+from .live_proxy import LiveProxy, loopback_client
 
 LITELLM_KEY = ("x-litellm-api-key", f"Bearer {MASTER_KEY}")
 OAUTH = ("Authorization", f"Bearer {OAUTH_TOKEN}")
@@ -173,7 +173,7 @@ def _carries_litellm_key(row: Row) -> bool:
 
 
 def send(proxy: LiveProxy, row: Row, casing: str) -> httpx.Response:
-    with httpx.Client(base_url=proxy.url, timeout=15.0, trust_env=False) as client:
+    with loopback_client(proxy.url, 15.0) as client:
         return client.post(
             f"{MESSAGES_PATH}?{CLAUDE_CODE_QUERY}",
             headers=with_casing(list(row.headers), casing),
@@ -237,7 +237,7 @@ def test_config_pass_through_route_strips_x_litellm_api_key(
     proxy_main: LiveProxy, casing: str
 ) -> None:
     headers = with_casing([LITELLM_KEY, ("x-api-key", CLIENT_KEY), ("x-app", "cli")], casing)
-    with httpx.Client(base_url=proxy_main.url, timeout=15.0, trust_env=False) as client:
+    with loopback_client(proxy_main.url, 15.0) as client:
         response = client.post(CONFIG_ROUTE, headers=headers, json=simple_body())
     upstream = proxy_main.upstream.only_request()
     assert upstream.path == CONFIG_ROUTE
@@ -254,7 +254,7 @@ def test_config_pass_through_route_never_forwards_the_litellm_key_as_authorizati
 ) -> None:
     """Upstream strips the caller's secret only on its provider routes, not on config routes."""
     headers = with_casing([("Authorization", f"Bearer {MASTER_KEY}"), ("x-app", "cli")], casing)
-    with httpx.Client(base_url=proxy_main.url, timeout=15.0, trust_env=False) as client:
+    with loopback_client(proxy_main.url, 15.0) as client:
         client.post(CONFIG_ROUTE, headers=headers, json=simple_body())
     upstream = proxy_main.upstream.only_request()
     assert upstream.header("x-app") == "cli"  # forward_headers really is on
@@ -269,7 +269,7 @@ def test_anthropic_401_reaches_the_caller_unchanged(
     """No credential anywhere: the request goes out bare and Anthropic's own 401 comes back."""
     proxy = proxy_no_server_key
     proxy.upstream.reset()
-    with httpx.Client(base_url=proxy.url, timeout=15.0, trust_env=False) as client:
+    with loopback_client(proxy.url, 15.0) as client:
         response = client.post(
             MESSAGES_PATH, headers=[LITELLM_KEY], json={**simple_body(), "stream": stream}
         )
@@ -281,7 +281,7 @@ def test_anthropic_401_reaches_the_caller_unchanged(
 def test_config_route_keeps_the_caller_s_metadata_to_litellm(proxy_main: LiveProxy) -> None:
     """A config route may point anywhere: metadata.user_id goes only to Anthropic-bound
     Messages URLs (/anthropic; see test_live_claude_code for that side)."""
-    with httpx.Client(base_url=proxy_main.url, timeout=15.0, trust_env=False) as client:
+    with loopback_client(proxy_main.url, 15.0) as client:
         client.post(CONFIG_ROUTE, headers=[LITELLM_KEY], json=claude_code_body(stream=False))
     upstream = proxy_main.upstream.only_request()
     assert "metadata" not in upstream.json()

@@ -12,7 +12,6 @@ import base64
 from dataclasses import dataclass
 
 import anthropic
-import httpx
 import pytest
 
 from .checks import assert_credentials, assert_key_nowhere, assert_no_none_string, carries
@@ -27,6 +26,7 @@ from .constants import (
     claude_code_headers,
     simple_body,
 )
+from .live_proxy import loopback_client
 from .unified_route import (
     ANTHROPIC,
     ANTHROPIC_NO_KEY,
@@ -134,7 +134,7 @@ def test_litellm_key_in_the_query_reaches_no_upstream(
     """Holds upstream too: this route builds the provider URL itself and drops the query."""
     unified.reset()
     body = {**simple_body(), "model": deployment}
-    with httpx.Client(base_url=unified.byok.url, timeout=30.0, trust_env=False) as client:
+    with loopback_client(unified.byok.url, 30.0) as client:
         client.post(
             f"{MESSAGES}?beta=true&{param}={MASTER_KEY}", headers=[LITELLM_LOGIN], json=body
         )
@@ -228,7 +228,7 @@ def test_oauth_token_never_reaches_a_third_party_without_a_key(unified: UnifiedP
 def test_count_tokens_never_sends_the_oauth_token_to_a_third_party(unified: UnifiedProxies) -> None:
     """Claude Code counts tokens too: /v1/messages/count_tokens follows the same scope."""
     unified.reset()
-    with httpx.Client(base_url=unified.byok.url, timeout=30.0, trust_env=False) as client:
+    with loopback_client(unified.byok.url, 30.0) as client:
         client.post(
             f"{MESSAGES}/count_tokens?beta=true",
             headers=_oauth_headers(),
@@ -241,7 +241,7 @@ def test_count_tokens_never_sends_the_oauth_token_to_a_third_party(unified: Unif
 def test_count_tokens_never_sends_the_litellm_key(unified: UnifiedProxies) -> None:
     unified.reset()
     headers = [LITELLM_LOGIN, ("Authorization", f"Bearer sk-ant-oat01-test-{MASTER_KEY}")]
-    with httpx.Client(base_url=unified.byok.url, timeout=30.0, trust_env=False) as client:
+    with loopback_client(unified.byok.url, 30.0) as client:
         client.post(
             f"{MESSAGES}/count_tokens?beta=true",
             headers=headers,
@@ -275,7 +275,7 @@ def test_chat_completions_route_keeps_the_same_rules(
     """/v1/chat/completions reaches the same deployments through the same header handling."""
     unified.reset()
     body = {"model": deployment, "max_tokens": 16, "messages": [{"role": "user", "content": "hi"}]}
-    with httpx.Client(base_url=unified.byok.url, timeout=30.0, trust_env=False) as client:
+    with loopback_client(unified.byok.url, 30.0) as client:
         response = client.post("/v1/chat/completions", headers=[LITELLM_LOGIN, header], json=body)
     assert unified.upstream_of(deployment).only_request().path == MESSAGES
     assert_key_nowhere(unified.everything_received(), secret)

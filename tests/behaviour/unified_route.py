@@ -18,7 +18,7 @@ import httpx
 from .constants import MASTER_KEY, claude_code_body, simple_body
 from .fake_upstream import FakeAnthropic, RecordedRequest
 from .launcher import Boot, ProxySet
-from .live_proxy import LiveProxy, ProxySpec
+from .live_proxy import LiveProxy, ProxySpec, loopback_client
 
 SERVER_KEY = "sk-ant-api03-test-deployment-5e1a9c3f"  # the Anthropic deployment's own key
 THIRD_PARTY_KEY = "sk-3p-test-gateway-7c2d4b6e"  # the third-party deployment's own key
@@ -114,5 +114,5 @@ def send(
     proxy: LiveProxy, deployment: str, headers: Iterable[tuple[str, str]], stream: bool = False
 ) -> httpx.Response:
     body = {**(claude_code_body if stream else simple_body)(), "model": deployment}
-    with httpx.Client(base_url=proxy.url, timeout=30.0, trust_env=False) as client:
+    with loopback_client(proxy.url, 30.0) as client:
         return client.post(f"{MESSAGES}?beta=true", headers=list(headers), json=body)
