@@ -22,7 +22,6 @@ from .launcher import (  # noqa: F401
     _launched_proxies,
     pytest_collection_finish,
     pytest_sessionstart,
-    pytest_xdist_make_scheduler,
 )
 from .live_fixtures import (  # noqa: F401
     live_proxies,
@@ -31,6 +30,7 @@ from .live_fixtures import (  # noqa: F401
     proxy_open,
     proxy_open_no_server_key,
 )
+from .scheduling import pytest_configure, pytest_xdist_make_scheduler  # noqa: F401
 from .unified_route import unified  # noqa: F401
 
 NEGATIVE_CONTROL = "--negative-control"

@@ -23,11 +23,9 @@ launched at session start (e.g. only reached through another fixture) is launche
 Everything is stopped at the end of the session. `start_proxy` / `wait_until_ready` /
 `stop_proxies` remain for a test that needs a proxy of its own.
 
-Under pytest-xdist (`-n N`, as `nox -s apply-and-test` runs the suite) every worker has its own
-fork server and launches a set on first use only: `pytest_xdist_make_scheduler` hands each
-worker whole modules, so a worker boots only the sets its modules need. The modules that import
-LiteLLM into the test process itself (test_inprocess_*, test_unit_*) all go to one worker, so
-one test process pays for that import.
+Under pytest-xdist (`-n N`, as `nox -s apply-and-test` runs the suite) the controller starts the
+one fork server every worker uses, and a worker launches a set on first use only: the scheduler
+(scheduling.py) hands each worker whole modules, so a worker boots only the sets its modules need.
 """
 
 from __future__ import annotations
@@ -47,9 +45,6 @@ from .proxy_launch import stop_fork_servers
 
 T = TypeVar("T")
 DECLARATION = "LIVE_PROXIES"
-# Modules that import LiteLLM into the test process itself (by name): one worker takes them all.
-IN_PROCESS_MODULES = ("test_inprocess_", "test_unit_")
-IN_PROCESS = "litellm-in-process"
 _REGISTRY: dict[str, ProxySet[Any]] = {}
 
 
@@ -136,19 +131,6 @@ def needed_sets(items: list[pytest.Item]) -> list[ProxySet[Any]]:
         if name in used:
             found.setdefault(name, proxy_set)
     return list(found.values())
-
-
-@pytest.hookimpl(optionalhook=True)
-def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
-    """Whole modules to a worker, the in-process ones all to one (a conftest hook)."""
-    from xdist.scheduler import LoadScopeScheduling
-
-    class ModuleScheduling(LoadScopeScheduling):  # type: ignore[misc]
-        def _split_scope(self, nodeid: str) -> str:
-            module = nodeid.split("::", 1)[0]
-            return IN_PROCESS if Path(module).name.startswith(IN_PROCESS_MODULES) else module
-
-    return ModuleScheduling(config, log)
 
 
 def _under_xdist() -> bool:

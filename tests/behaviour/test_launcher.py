@@ -12,6 +12,7 @@ import pytest
 from .live_proxy import LiveProxy, base_env
 from .proxy_forkserver import fork_guard, pre_fork_state
 from .proxy_launch import fork_server, spawning
+from .scheduling import IN_PROCESS, scope_order
 
 
 def parent_pid(pid: int) -> int:
@@ -55,3 +56,10 @@ def test_the_fork_guard_refuses_inside_a_running_event_loop() -> None:
         return state
 
     assert asyncio.run(inside())["running_loop"] is True
+
+
+def test_scopes_go_out_in_process_first_then_longest_first() -> None:
+    counts = {"a.py": 10, IN_PROCESS: 5, "b.py": 400, "c.py": 1}
+    recorded = {"a.py": 30.0, "c.py": 12.0}  # b.py never timed: 400 tests at the default
+    assert scope_order(counts, recorded) == [IN_PROCESS, "a.py", "b.py", "c.py"]
+    assert scope_order({"x.py": 3}, {}) == ["x.py"]
