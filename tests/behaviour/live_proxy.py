@@ -224,6 +224,13 @@ def loopback_client(base_url: str, timeout: float | httpx.Timeout = 30.0) -> htt
     return httpx.Client(base_url=base_url, timeout=timeout, trust_env=False, verify=_tls_context())
 
 
+def loopback_async_client(base_url: str, timeout: float = 30.0) -> httpx.AsyncClient:
+    """loopback_client's async twin."""
+    return httpx.AsyncClient(
+        base_url=base_url, timeout=timeout, trust_env=False, verify=_tls_context()
+    )
+
+
 def stop_proxies(proxies: list[LiveProxy]) -> None:
     """Ask every proxy to stop at once, then wait (kill after a bounded wait)."""
     running = [p for p in proxies if p.process is not None and p.process.poll() is None]

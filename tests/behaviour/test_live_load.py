@@ -15,7 +15,6 @@ import threading
 import time
 from typing import Any
 
-import httpx
 import pytest
 
 from . import fake_upstream
@@ -29,7 +28,7 @@ from .constants import (
     claude_code_headers,
 )
 from .fake_upstream import RecordedRequest
-from .live_proxy import LiveProxy
+from .live_proxy import LiveProxy, loopback_async_client
 
 CONCURRENT = 200
 # The fake holds each stream after its first event until all requests arrived, or none arrived
@@ -53,13 +52,18 @@ def body(n: int) -> dict[str, Any]:
     return payload
 
 
-async def stream_one(client: httpx.AsyncClient, n: int) -> tuple[int, list[str]]:
+async def stream_one(proxy: LiveProxy, n: int) -> tuple[int, list[str]]:
+    """One caller's stream, on a connection of its own (as 200 Claude Code processes would:
+    one shared client's pool would also cost the test O(n) work per request to find a slot)."""
     headers = [
         *claude_code_headers(f"Bearer {token(n)}"),
         ("x-litellm-api-key", f"Bearer {MASTER_KEY}"),
     ]
     url = f"{MESSAGES_PATH}?{CLAUDE_CODE_QUERY}"
-    async with client.stream("POST", url, headers=headers, json=body(n)) as response:
+    async with (
+        loopback_async_client(proxy.url, timeout=DEADLINE_S) as client,
+        client.stream("POST", url, headers=headers, json=body(n)) as response,
+    ):
         events = [
             line.removeprefix("event:").strip()
             async for line in response.aiter_lines()
@@ -107,15 +111,11 @@ async def test_200_concurrent_streams_each_reach_upstream_with_only_their_own_to
     hold = threading.Event()
     monkeypatch.setattr(fake_upstream, "HOLD_TIMEOUT_S", DEADLINE_S)
     proxy_main.upstream.hold = hold
-    limits = httpx.Limits(max_connections=CONCURRENT, max_keepalive_connections=CONCURRENT)
     try:
-        async with httpx.AsyncClient(
-            base_url=proxy_main.url, timeout=DEADLINE_S, limits=limits, trust_env=False
-        ) as client:
-            calls = asyncio.gather(*(stream_one(client, n) for n in range(CONCURRENT)))
-            task = asyncio.ensure_future(asyncio.wait_for(calls, DEADLINE_S))
-            in_flight = await hold_until_arrivals_stop(proxy_main, hold)
-            results = await task
+        calls = asyncio.gather(*(stream_one(proxy_main, n) for n in range(CONCURRENT)))
+        task = asyncio.ensure_future(asyncio.wait_for(calls, DEADLINE_S))
+        in_flight = await hold_until_arrivals_stop(proxy_main, hold)
+        results = await task
     finally:
         hold.set()
     failed = {n: r for n, r in enumerate(results) if r != (200, ALL_EVENTS)}
