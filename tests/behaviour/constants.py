@@ -61,7 +61,7 @@ def claude_code_headers(authorization: str = f"Bearer {OAUTH_TOKEN}") -> list[tu
 
 def claude_code_body(stream: bool = True) -> dict[str, Any]:
     return {
-        "model": "claude-3-5-haiku-20241022",
+        "model": "claude-haiku-4-5-20251001",
         "max_tokens": 512,
         "messages": [{"role": "user", "content": "hi claude"}],
         "system": [
@@ -78,7 +78,7 @@ def claude_code_body(stream: bool = True) -> dict[str, Any]:
 
 def simple_body(stream: bool = False) -> dict[str, Any]:
     return {
-        "model": "claude-3-5-haiku-20241022",
+        "model": "claude-haiku-4-5-20251001",
         "max_tokens": 16,
         "messages": [{"role": "user", "content": "hi"}],
         "stream": stream,

@@ -50,7 +50,7 @@ BEDROCK = "egress-bedrock"  # bedrock/ invoke, its runtime endpoint on the third
 CLAUDE_FALLS_BACK = "egress-claude-falls-back"  # anthropic/, falls back to GPT
 CLAUDE_RETRIED = "egress-claude-retried"  # anthropic/ with a retry of its own
 CONFIG_ROUTE = "/egress-route"
-MODEL = "claude-3-5-haiku-20241022"
+MODEL = "claude-haiku-4-5-20251001"
 LOGIN = ("x-litellm-api-key", f"Bearer {MASTER_KEY}")
 
 

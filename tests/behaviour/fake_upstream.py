@@ -25,7 +25,7 @@ MESSAGE: dict[str, Any] = {
     "id": "msg_fake_01",
     "type": "message",
     "role": "assistant",
-    "model": "claude-3-5-haiku-20241022",
+    "model": "claude-haiku-4-5-20251001",
     "content": [{"type": "text", "text": "hello from the fake upstream"}],
     "stop_reason": "end_turn",
     "stop_sequence": None,

@@ -58,7 +58,7 @@ LANES = 8  # identical proxies; a row's wait is mostly the quiet period, so lane
 
 
 def _deployment(name: str, **params: str) -> dict[str, Any]:
-    model = "anthropic/claude-3-5-haiku-20241022"
+    model = "anthropic/claude-haiku-4-5-20251001"
     return {"model_name": name, "litellm_params": {"model": model, **params}}
 
 

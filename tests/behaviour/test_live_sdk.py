@@ -41,7 +41,7 @@ def sdk(proxy_main: LiveProxy, monkeypatch: pytest.MonkeyPatch) -> anthropic.Ant
 
 def ask(sdk: anthropic.Anthropic, mode: str) -> str:
     request = {
-        "model": "claude-3-5-haiku-20241022",
+        "model": "claude-haiku-4-5-20251001",
         "max_tokens": 16,
         "messages": [{"role": "user", "content": "hi"}],
     }
@@ -86,7 +86,7 @@ def test_sdk_stream_is_relayed_unbuffered(sdk: anthropic.Anthropic, proxy_main: 
     proxy_main.upstream.hold = hold
     try:
         with sdk.messages.create(
-            model="claude-3-5-haiku-20241022",
+            model="claude-haiku-4-5-20251001",
             max_tokens=16,
             messages=[{"role": "user", "content": "hi"}],
             stream=True,

@@ -31,7 +31,7 @@ THIRD_PARTY = "claude-third-party"  # anthropic/ with its own api_base and api_k
 THIRD_PARTY_NO_KEY = "claude-third-party-no-key"  # anthropic/ with its own api_base, no key
 GATEWAY = "claude-allowed-gateway"  # like THIRD_PARTY, but the operator allows OAuth there
 BEDROCK = "claude-bedrock"  # bedrock/ invoke, its runtime endpoint on the third party
-MODEL = "claude-3-5-haiku-20241022"
+MODEL = "claude-haiku-4-5-20251001"
 LITELLM_LOGIN = ("x-litellm-api-key", f"Bearer {MASTER_KEY}")
 MESSAGES = "/v1/messages"
 
