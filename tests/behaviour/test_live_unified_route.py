@@ -301,28 +301,6 @@ def test_oauth_token_never_reaches_bedrock(unified: UnifiedProxies) -> None:
     assert_key_nowhere(unified.everything_received(), MASTER_KEY)
 
 
-@pytest.mark.parametrize("provider", ["bedrock", "vertex_ai", "vertex_ai_beta"])
-def test_oauth_header_is_never_scoped_to_bedrock_or_vertex(provider: str) -> None:
-    """Vertex needs Google credentials no loopback fake can mint, so this one is checked where the
-    proxy scopes the client's headers to providers (upstream PR #37905), with anthropic as control.
-    """
-    from litellm.litellm_core_utils.get_provider_specific_headers import (
-        ProviderSpecificHeaderUtils,
-    )
-    from litellm.proxy.litellm_pre_call_utils import add_provider_specific_headers_to_request
-
-    data: dict[str, object] = {}
-    sent = {"authorization": f"Bearer {OAUTH_TOKEN}", "anthropic-beta": OAUTH_BETA}
-    add_provider_specific_headers_to_request(data=data, headers=sent)
-    scoped = data["provider_specific_header"]
-
-    def headers_for(name: str) -> dict[str, str]:
-        return dict(ProviderSpecificHeaderUtils.get_provider_specific_headers(scoped, name))  # type: ignore[arg-type]
-
-    assert headers_for("anthropic").get("authorization") == f"Bearer {OAUTH_TOKEN}"
-    assert OAUTH_TOKEN not in str(headers_for(provider))
-
-
 @pytest.mark.parametrize(
     "deployment",
     [ANTHROPIC, pytest.param(THIRD_PARTY, marks=pytest.mark.fixed_by(P_OAUTH_SCOPE))],

@@ -7,6 +7,7 @@ import pytest
 from .constants import (
     CLIENT_KEY,
     MASTER_KEY,
+    OAUTH_BETA,
     OAUTH_TOKEN,
     P0001_X_LITELLM_API_KEY,
     P0002_CALLER_LITELLM_KEY,
@@ -149,3 +150,25 @@ def test_with_custom_auth_only_the_master_key_is_recognised() -> None:
     assert _is_caller_key(
         MASTER_KEY, login_key=CLIENT_KEY, master_key=MASTER_KEY, custom_auth=custom_auth
     )
+
+
+@pytest.mark.parametrize("provider", ["bedrock", "vertex_ai", "vertex_ai_beta"])
+def test_oauth_header_is_never_scoped_to_bedrock_or_vertex(provider: str) -> None:
+    """The live layer checks Bedrock end to end (test_live_unified_route); Vertex needs Google
+    credentials no loopback fake can mint, so this is checked where the proxy scopes the
+    client's headers to providers (upstream PR #37905), with anthropic as control."""
+    from litellm.litellm_core_utils.get_provider_specific_headers import (
+        ProviderSpecificHeaderUtils,
+    )
+    from litellm.proxy.litellm_pre_call_utils import add_provider_specific_headers_to_request
+
+    data: dict[str, object] = {}
+    sent = {"authorization": f"Bearer {OAUTH_TOKEN}", "anthropic-beta": OAUTH_BETA}
+    add_provider_specific_headers_to_request(data=data, headers=sent)
+    scoped = data["provider_specific_header"]
+
+    def headers_for(name: str) -> dict[str, str]:
+        return dict(ProviderSpecificHeaderUtils.get_provider_specific_headers(scoped, name))  # type: ignore[arg-type]
+
+    assert headers_for("anthropic").get("authorization") == f"Bearer {OAUTH_TOKEN}"
+    assert OAUTH_TOKEN not in str(headers_for(provider))
