@@ -31,68 +31,20 @@ import socket
 import sys
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 PRELOAD = ("litellm.proxy.proxy_server", "litellm.proxy.proxy_cli", "uvicorn")
-# What a proxy imports while it starts (observed on 1.110.2: about half its boot CPU). Imported
-# once here instead of once per child; a name another release lacks is skipped.
-STARTUP_IMPORTS = (
-    "litellm.proxy.pass_through_endpoints.llm_passthrough_endpoints",
-    "litellm.proxy.pass_through_endpoints.passthrough_endpoint_router",
-    "litellm.proxy.pass_through_endpoints.injected_stream_usage",
-    "litellm.proxy.mcp_server.utils",
-    "litellm.proxy.mcp_server.semantic_tool_filter",
-    "litellm.proxy.hooks.mcp_semantic_filter.hook",
-    "litellm.proxy.admin_mcp",
-    "litellm.proxy.policy_engine.init_policies",
-    "litellm.proxy.common_utils.banner",
-    "litellm.integrations.model_deprecation_email",
-    "litellm.llms.bedrock.passthrough.transformation",
-    "litellm.llms.bedrock.chat.converse_to_openai",
-    "litellm.llms.vllm.common_utils",
-    "litellm.router_attempt",
-    "litellm.router_rust.core",
-    "litellm.router_rust.routing_stores",
-    "litellm.router_rust.invoke.endpoints",
-    "litellm.router_rust.invoke.streaming",
-    "litellm.router_rust.invoke.websocket",
-    "litellm.router_rust.steps.access",
-    "litellm.router_rust.steps.callbacks",
-    "litellm.router_rust.steps.plugins",
-    "litellm.router_rust.steps.precall",
-    "litellm.router_rust.steps.selection",
-    "litellm.router_rust.surface.alerting",
-    "litellm.router_rust.surface.fallbacks",
-    "litellm.router_rust.surface.health",
-    "litellm.router_rust.surface.health_routing",
-    "litellm.router_rust.surface.legacy_members",
-    "litellm.router_rust.surface.members",
-    "litellm.router_rust.surface.replay",
-    "litellm.router_rust.surface.retries",
-    "litellm.router_rust.surface.settings",
-    "litellm.router_strategy.lowest_cost",
-    "litellm.router_strategy.lowest_latency",
-    "litellm.router_strategy.lowest_tpm_rpm",
-    "litellm.router_strategy.lowest_tpm_rpm_v2",
-    "litellm.router_utils.kubernetes_pod_discovery",
-    "litellm.router_utils.pre_call_checks.encrypted_content_affinity_check",
-    "litellm.router_utils.pre_call_checks.model_rate_limit_check",
-    "litellm.router_utils.pre_call_checks.prompt_caching_deployment_check",
-    "litellm.router_utils.request_priority",
-    "litellm.router_utils.routing_prefetch",
-    "litellm.router_utils.routing_read_batch",
-    "litellm.rust_bridge.host.settings",
-    "litellm.sandbox.sandbox_tools",
-    "litellm.types.passthrough_endpoints.eu_jev",
-    "litellm.types.passthrough_endpoints.vertex_ai",
-    "uvicorn.lifespan.on",
-    "uvicorn.loops.uvloop",
-    "uvicorn.protocols.http.h11_impl",
-    "uvicorn.protocols.websockets.websockets_sansio_impl",
-    "websockets.server",
-)
+# What proxies import while they start and serve their first requests: imported once here
+# instead of once per child (about half a proxy's boot CPU, and its first request's).
+STARTUP_IMPORTS = Path(__file__).with_name("proxy_preload.txt")
 STOP_GRACE_S = 10.0
 _PR_SET_PDEATHSIG = 1
+
+
+def startup_imports() -> list[str]:
+    lines = (line.split("#", 1)[0].strip() for line in STARTUP_IMPORTS.read_text().splitlines())
+    return [line for line in lines if line]
 
 
 def pre_fork_state() -> dict[str, Any]:
@@ -283,7 +235,7 @@ def serve(listen_fd: int | None = None) -> int:
     started = time.perf_counter()
     for module in PRELOAD:
         __import__(module)
-    for module in STARTUP_IMPORTS:
+    for module in startup_imports():
         with contextlib.suppress(ImportError):
             __import__(module)
     server = Server(listener)
