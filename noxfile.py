@@ -50,6 +50,8 @@ LINT_DEPS = [
 # rewrites for its assertions: every pytest process (each xdist worker) redid it, ~3 s of CPU.
 # Installed packages are compiled at install (install_litellm); this only lets tests/ be cached.
 TEST_ENV = {"LITELLM_LOCAL_MODEL_COST_MAP": "True", "PYTHONDONTWRITEBYTECODE": ""}
+# Outside the suites' folders but run by them (the loopback servers): part of a recorded pass's key.
+LOOPBACK_HELPERS = "--tests=tests/loopback.py"
 
 
 def forkkit(session: nox.Session, *args: str, silent: bool = False) -> str:
@@ -166,7 +168,8 @@ def test_built_wheel(session: nox.Session, *pytest_args: str) -> None:
     FORKKIT_RETEST=1 forces it.
     """
     wheel = built_wheels(session)[0]
-    passed = ("suite-passed", str(wheel), *(f"--requirement={r}" for r in BEHAVIOUR_DEPS))
+    suites = ("--tests=tests/behaviour", LOOPBACK_HELPERS)
+    passed = ("suite-passed", str(wheel), *suites, *(f"--requirement={r}" for r in BEHAVIOUR_DEPS))
     known = json.loads(forkkit(session, *passed, silent=True))
     if not pytest_args and not os.environ.get("FORKKIT_RETEST") and known["passed"]:
         key = known["key"][:12]
@@ -277,7 +280,7 @@ def claude_code(session: nox.Session) -> None:
     cli = claude_cli(session)
     wheel = built_wheels(session)[0]
     requirements = (f"--requirement={r}" for r in [*BEHAVIOUR_DEPS, cli])
-    suites = ("--tests=tests/claude_code", "--tests=tests/behaviour")
+    suites = ("--tests=tests/claude_code", "--tests=tests/behaviour", LOOPBACK_HELPERS)
     passed = ("suite-passed", str(wheel), *suites, *requirements)
     known = json.loads(forkkit(session, *passed, silent=True))
     if not session.posargs and not os.environ.get("FORKKIT_RETEST") and known["passed"]:
@@ -317,7 +320,12 @@ def image(session: nox.Session) -> None:
         env["FORKKIT_CLAUDE_CLI"] = claude_cli(session)
     cli = env.get("FORKKIT_CLAUDE_CLI", "")
     requirements = [*BEHAVIOUR_DEPS, f"image={built['image_id']}", cli]
-    suites = ("--tests=tests/image", "--tests=tests/behaviour", "--tests=tests/claude_code")
+    suites = (
+        "--tests=tests/image",
+        "--tests=tests/behaviour",
+        "--tests=tests/claude_code",
+        LOOPBACK_HELPERS,
+    )
     passed = ("suite-passed", str(wheel), *suites, *(f"--requirement={r}" for r in requirements))
     known = json.loads(forkkit(session, *passed, silent=True))
     if not session.posargs and not os.environ.get("FORKKIT_RETEST") and known["passed"]:
