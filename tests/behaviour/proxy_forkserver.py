@@ -47,6 +47,19 @@ def startup_imports() -> list[str]:
     return [line for line in lines if line]
 
 
+def warm_routes() -> None:
+    """Build the proxy app's per-route state once, here: FastAPI builds it on the first request
+    that matches against a route, ~0.5 s of CPU in every proxy's first request otherwise.
+    Matching a path no route has builds it for all of them; no endpoint, thread or event loop
+    runs (fork_guard still checks). A FastAPI that works otherwise is left as it is."""
+    from litellm.proxy.proxy_server import app
+
+    scope = {"type": "http", "method": "GET", "path": "/.forkkit-warm", "root_path": ""}
+    for route in app.router.routes:
+        with contextlib.suppress(Exception):
+            route.matches({**scope, "headers": [], "query_string": b""})
+
+
 def pre_fork_state() -> dict[str, Any]:
     """What would make a fork unsafe: threads besides this one, a running or set event loop."""
     try:
@@ -238,6 +251,7 @@ def serve(listen_fd: int | None = None) -> int:
     for module in startup_imports():
         with contextlib.suppress(ImportError):
             __import__(module)
+    warm_routes()
     server = Server(listener)
     server.state = {**pre_fork_state(), "import_s": round(time.perf_counter() - started, 3)}
     server.owner.say({"ready": server.state})
