@@ -54,10 +54,17 @@ def warm_routes() -> None:
     runs (fork_guard still checks). A FastAPI that works otherwise is left as it is."""
     from litellm.proxy.proxy_server import app
 
-    scope = {"type": "http", "method": "GET", "path": "/.forkkit-warm", "root_path": ""}
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": "/.forkkit-warm",
+        "root_path": "",
+        "headers": [],
+        "query_string": b"",
+    }
     for route in app.router.routes:
         with contextlib.suppress(Exception):
-            route.matches({**scope, "headers": [], "query_string": b""})
+            route.matches(scope)
 
 
 def pre_fork_state() -> dict[str, Any]:
@@ -139,8 +146,11 @@ class Client:
         self.read_fd, self.write_fd, self.sock = read_fd, write_fd, sock
         self.buffer = b""
         self.children: set[int] = set()
+        self.closed = False
 
     def say(self, message: dict[str, Any]) -> None:
+        if self.closed:  # its fd number may belong to a newer client by now
+            return
         data = (json.dumps(message) + "\n").encode()
         with contextlib.suppress(OSError):  # a client that went away hears nothing more
             while data:
@@ -152,6 +162,7 @@ class Client:
         return [json.loads(line) for line in lines if line.strip()]
 
     def close(self) -> None:
+        self.closed = True
         if self.sock is not None:
             self.sock.close()
 
