@@ -105,7 +105,8 @@ def _report_failure_in_one_line(item: pytest.Item) -> None:
     A pass is still reported in full (XPASS(strict) fails the run), as is a failing setup."""
 
     def one_line(excinfo: pytest.ExceptionInfo[BaseException]) -> str:
-        return excinfo.exconly().splitlines()[0][:300] if excinfo.exconly() else excinfo.typename
+        text = excinfo.exconly()
+        return text.splitlines()[0][:300] if text else excinfo.typename
 
     item.repr_failure = one_line  # type: ignore[method-assign]
 

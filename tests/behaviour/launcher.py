@@ -42,6 +42,7 @@ import pytest
 from .fake_upstream import FakeAnthropic, start_fake_anthropic, stop_fake_anthropic
 from .live_proxy import LiveProxy, ProxySpec, prepare, start_proxy, stop_proxies, wait_until_ready
 from .proxy_launch import stop_fork_servers
+from .scheduling import xdist_controller
 
 T = TypeVar("T")
 DECLARATION = "LIVE_PROXIES"
@@ -137,10 +138,6 @@ def _under_xdist() -> bool:
     return bool(os.environ.get("PYTEST_XDIST_WORKER"))
 
 
-def _xdist_controller(config: pytest.Config) -> bool:
-    return config.pluginmanager.get_plugin("dsession") is not None
-
-
 def pytest_sessionstart(session: pytest.Session) -> None:
     """Start importing LiteLLM in the fork server now, while pytest collects (a conftest hook).
 
@@ -148,7 +145,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     (before it starts them: xdist's own sessionstart is trylast), so a run imports LiteLLM for
     its proxies once, however many workers it has.
     """
-    if _xdist_controller(session.config):
+    if xdist_controller(session.config):
         prepare(shared=True)
     else:
         prepare()

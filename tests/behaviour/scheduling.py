@@ -23,6 +23,11 @@ CACHE_KEY = "forkkit/scope-seconds"
 UNTIMED_S_PER_TEST = 0.05  # a scope with no recorded time: its tests at about this each
 
 
+def xdist_controller(config: pytest.Config) -> bool:
+    """This process is the pytest-xdist controller: it runs no test, its workers do."""
+    return config.pluginmanager.get_plugin("dsession") is not None
+
+
 def scope_of(nodeid: str) -> str:
     module = nodeid.split("::", 1)[0]
     return IN_PROCESS if Path(module).name.startswith(IN_PROCESS_MODULES) else module
@@ -82,7 +87,7 @@ class ScopeTimer:
         """Only the xdist controller records (it sees every worker's reports), so a run of one
         module without workers does not replace the times of a whole run."""
         config = session.config
-        if config.pluginmanager.get_plugin("dsession") is None or config.cache is None:
+        if not xdist_controller(config) or config.cache is None:
             return
         if self.seconds:
             config.cache.set(CACHE_KEY, {**_recorded(config), **self.seconds})
