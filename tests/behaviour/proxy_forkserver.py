@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
+import gc
 import json
 import os
 import select
@@ -67,6 +68,54 @@ def warm_routes() -> None:
             route.matches(scope)
 
 
+def import_frozen(required: tuple[str, ...], optional: list[str]) -> int:
+    """Import the modules with the cyclic GC off, then freeze everything; the frozen count.
+
+    `required` must import; an `optional` name the release lacks is skipped.
+
+    The import makes about a million long-lived objects, and the GC's passes over them while it
+    runs are a sixth of its CPU. Frozen, no collection in a fork ever walks them again or writes
+    to their pages (which would copy them), as LiteLLM's own `gc.freeze()` at start-up intends.
+    """
+    gc.disable()
+    try:
+        for module in required:
+            __import__(module)
+        for module in optional:
+            with contextlib.suppress(ImportError):
+                __import__(module)
+        warm_routes()
+    finally:
+        gc.collect()  # what the passes skipped: garbage, not to be kept frozen in every fork
+        gc.freeze()
+        gc.enable()
+    return gc.get_freeze_count()
+
+
+def count_frozen_without_walking(frozen_at_fork: int) -> None:
+    """In a fork: answer `gc.get_freeze_count()` without walking the ~million frozen objects.
+
+    Every proxy logs it once at start-up, and walking the list costs ~0.2 s of CPU per boot. The
+    count stays exact: what the fork server froze, plus what each later `gc.freeze()` moves (the
+    objects of the three young generations, counted before it moves them).
+    """
+    frozen = frozen_at_fork
+    freeze, unfreeze = gc.freeze, gc.unfreeze
+
+    def counting_freeze() -> None:
+        nonlocal frozen
+        frozen += sum(len(gc.get_objects(generation)) for generation in range(3))
+        freeze()
+
+    def counting_unfreeze() -> None:
+        nonlocal frozen
+        frozen = 0
+        unfreeze()
+
+    gc.freeze, gc.unfreeze = counting_freeze, counting_unfreeze  # type: ignore[assignment]
+    gc.get_freeze_count = lambda: frozen  # type: ignore[assignment]
+
+
 def pre_fork_state() -> dict[str, Any]:
     """What would make a fork unsafe: threads besides this one, a running or set event loop."""
     try:
@@ -97,10 +146,11 @@ def _die_with_parent() -> None:
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
-def _child(request: dict[str, Any], inherited: list[int]) -> None:
+def _child(request: dict[str, Any], inherited: list[int], frozen: int) -> None:
     """In the fork: become the proxy. Never returns."""
     code = 1
     try:
+        count_frozen_without_walking(frozen)
         os.setpgid(0, 0)
         _die_with_parent()
         for fd in inherited:  # the server's sockets: a client must see EOF when the server ends
@@ -189,7 +239,7 @@ class Server:
             return
         pid = os.fork()
         if pid == 0:
-            _child(request, self.inherited())
+            _child(request, self.inherited(), self.state["frozen"])
         client.children.add(pid)
         self.parents[pid] = client
         client.say({"id": request["id"], "pid": pid})
@@ -257,14 +307,10 @@ def serve(listen_fd: int | None = None) -> int:
     _die_with_parent()
     listener = socket.socket(fileno=listen_fd) if listen_fd is not None else None
     started = time.perf_counter()
-    for module in PRELOAD:
-        __import__(module)
-    for module in startup_imports():
-        with contextlib.suppress(ImportError):
-            __import__(module)
-    warm_routes()
+    frozen = import_frozen(PRELOAD, startup_imports())
     server = Server(listener)
-    server.state = {**pre_fork_state(), "import_s": round(time.perf_counter() - started, 3)}
+    seconds = round(time.perf_counter() - started, 3)
+    server.state = {**pre_fork_state(), "import_s": seconds, "frozen": frozen}
     server.owner.say({"ready": server.state})
     return server.serve_forever()
 
