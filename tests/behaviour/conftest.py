@@ -17,7 +17,7 @@ import pytest
 from packaging.version import Version
 
 from .egress import egress  # noqa: F401
-from .inprocess_fixtures import inprocess_proxy  # noqa: F401
+from .inprocess_fixtures import _litellm_imported_frozen, inprocess_proxy  # noqa: F401
 from .launcher import (  # noqa: F401
     _launched_proxies,
     pytest_collection_finish,
