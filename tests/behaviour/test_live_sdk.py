@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import threading
+from typing import TYPE_CHECKING
 
-import anthropic
 import pytest
 
 from .checks import assert_credentials, assert_secret_nowhere, betas
@@ -20,6 +20,9 @@ from .constants import (
 from .fake_upstream import HOLD_TIMEOUT_S, MESSAGE
 from .live_proxy import LiveProxy
 
+if TYPE_CHECKING:  # imported where used: collecting it costs every xdist worker ~1 s of CPU
+    import anthropic
+
 EXPECTED_TEXT = MESSAGE["content"][0]["text"]
 STREAM_MODES = ["non-streaming", "streaming"]
 
@@ -27,6 +30,8 @@ STREAM_MODES = ["non-streaming", "streaming"]
 @pytest.fixture
 def sdk(proxy_main: LiveProxy, monkeypatch: pytest.MonkeyPatch) -> anthropic.Anthropic:
     # The SDK falls back to these when not given: keep the runner's environment out.
+    import anthropic
+
     for name in ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_BASE_URL"):
         monkeypatch.delenv(name, raising=False)
     return anthropic.Anthropic(

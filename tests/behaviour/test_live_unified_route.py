@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 from dataclasses import dataclass
 
-import anthropic
 import pytest
 
 from .checks import assert_credentials, assert_key_nowhere, assert_no_none_string, carries
@@ -309,6 +308,8 @@ def test_anthropic_sdk_at_the_proxy_root_with_an_oauth_token(
     unified: UnifiedProxies, deployment: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The official SDK set up as the tutorials set up Claude Code: base URL = the proxy root."""
+    import anthropic  # here, not at the top: collecting it costs every xdist worker ~1 s of CPU
+
     for name in ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_BASE_URL"):
         monkeypatch.delenv(name, raising=False)
     client = anthropic.Anthropic(
