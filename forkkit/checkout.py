@@ -14,7 +14,7 @@ from pathlib import Path
 
 from forkkit import gitutil
 from forkkit.errors import ForkKitError
-from forkkit.fetch import artifact_path, extract_sdist, fetch_sdist
+from forkkit.fetch import artifact_path, fetch_sdist, sdist_files
 from forkkit.pin import Pin
 from forkkit.project import Project
 
@@ -70,12 +70,12 @@ def _remove(path: Path) -> None:
 
 
 def _import_sdist(pin: Pin, cache_dir: Path, scratch: Path, bare: Path) -> None:
-    tree = extract_sdist(fetch_sdist(pin, cache_dir), scratch / "src")
+    """The sdist's files as one commit, read from the archive into git (nothing extracted)."""
+    archive = fetch_sdist(pin, cache_dir)
     gitutil.run(scratch, "init", "--quiet", "--bare", str(bare))
-    work = ("--git-dir", str(bare), "--work-tree", str(tree))
-    gitutil.run(scratch, *work, "add", "--all", "--force", ".")
+    branch = gitutil.run(bare, "symbolic-ref", "HEAD").strip()
     message = f"Import {pin.project} {pin.version}\n\nsdist {pin.artifact} sha256 {pin.sha256}"
-    gitutil.run(scratch, *work, "commit", "--quiet", "-m", message, env=gitutil.TOOL_IDENTITY)
+    gitutil.commit_files(bare, branch, sdist_files(archive), message)
     gitutil.run(scratch, "--git-dir", str(bare), "tag", pin.upstream_tag)
 
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import http.client
 import os
+import posixpath
 import tarfile
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 from forkkit.digest import sha256_hasher, sha256_of
@@ -90,26 +92,51 @@ def _download_to(url: str, target: Path, expected_sha256: str) -> str:
         temp.unlink(missing_ok=True)
 
 
-def extract_sdist(archive: Path, dest: Path) -> Path:
-    """Extract a verified sdist into dest and return its single top-level directory."""
+def sdist_files(archive: Path) -> Iterator[tuple[str, int, bytes]]:
+    """(path below the top-level directory, git mode, content) of each file and link in an sdist.
+
+    Nothing is written to disk: each member is checked as an extraction would check it
+    (tarfile's data filter: no absolute paths, no `..`, no links leaving the tree), and the
+    modes are the ones `git add` would record for the extracted file. An unsafe member stops
+    the iteration with an error, so whoever consumes it must not keep what came before.
+    """
     try:
-        with tarfile.open(archive) as tar:
-            _safe_extract(tar, dest)
+        with tarfile.open(archive) as tar, tempfile.TemporaryDirectory() as nowhere:
+            tops: set[str] = set()
+            for member in tar:  # in archive order: a gzip stream reads forward only
+                _check_member(member, Path(nowhere))
+                top, _, path = posixpath.normpath(member.name).partition("/")
+                tops.add(top)
+                if len(tops) > 1 or not (path or member.isdir()):
+                    raise ForkKitError(f"{archive.name}: expected one top-level directory")
+                if path and (member.isfile() or member.issym() or member.islnk()):
+                    yield path, _git_mode(member), _content(tar, member)
+            if not tops:
+                raise ForkKitError(f"{archive.name}: expected one top-level directory")
     except (tarfile.TarError, OSError) as exc:
         raise ForkKitError(f"cannot extract {archive.name}: {exc}") from None
-    tops = list(dest.iterdir())
-    if len(tops) != 1 or not tops[0].is_dir():
-        raise ForkKitError(f"{archive.name}: expected one top-level directory in the sdist")
-    return tops[0]
 
 
-def _safe_extract(tar: tarfile.TarFile, dest: Path) -> None:
+def _check_member(member: tarfile.TarInfo, dest: Path) -> None:
     if hasattr(tarfile, "data_filter"):
-        tar.extractall(dest, filter="data")
+        tarfile.data_filter(member, str(dest))
         return
-    root = dest.resolve()
-    for member in tar.getmembers():  # pragma: no cover - Pythons without extraction filters
-        target = (dest / member.name).resolve()
-        if (root not in target.parents and target != root) or member.issym() or member.islnk():
-            raise ForkKitError(f"refusing unsafe path in sdist: {member.name}")
-    tar.extractall(dest)
+    target = (dest / member.name).resolve()  # pragma: no cover - Pythons without the filter
+    if dest.resolve() not in target.parents or member.issym() or member.islnk():
+        raise ForkKitError(f"refusing unsafe path in sdist: {member.name}")
+
+
+def _git_mode(member: tarfile.TarInfo) -> int:
+    if member.issym():
+        return 0o120000
+    return 0o100755 if member.mode & 0o100 else 0o100644
+
+
+def _content(tar: tarfile.TarFile, member: tarfile.TarInfo) -> bytes:
+    if member.issym():
+        return member.linkname.encode("utf-8", "surrogateescape")
+    extracted = tar.extractfile(member)
+    if extracted is None:
+        raise ForkKitError(f"cannot read {member.name} from the sdist")
+    with extracted:
+        return extracted.read()
