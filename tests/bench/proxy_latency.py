@@ -4,9 +4,11 @@ Run it with the interpreter of a venv that has the patched LiteLLM (it launches 
 itself) and pass the interpreter of a venv with unpatched LiteLLM. Both proxies forward to one
 fake Anthropic on loopback (the behaviour suite's, imported from tests/behaviour). Requests go
 one at a time, in batches that rotate between the proxies, so drift hits both alike; each
-variant runs as --instances processes whose samples are pooled, because one process can be a
-few per cent slower than another for reasons unrelated to the code. The request is Claude
-Code's OAuth request plus x-litellm-api-key: every patch in the series has work to do on it.
+variant runs as --instances processes whose samples are pooled, because one process can be
+several per cent slower than an identical one for as long as it lives, for reasons unrelated to
+the code (with two each, the pooled medians moved by up to 7% from run to run; six each). All of
+it runs on one CPU (--cpu), as the requests go one at a time. The request is Claude Code's
+OAuth request plus x-litellm-api-key: every patch in the series has work to do on it.
 Prints one JSON document (also written to --json).
 
     .nox/apply-and-test/bin/python tests/bench/proxy_latency.py \\
@@ -170,17 +172,29 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--unpatched-python", required=True)
     parser.add_argument("--requests", type=int, default=500, help="per variant and mode")
-    parser.add_argument("--batch", type=int, default=20, help="requests per alternation")
+    parser.add_argument("--batch", type=int, default=10, help="requests per alternation")
     parser.add_argument(
-        "--instances", type=int, default=2, help="proxy processes per variant, pooled"
+        "--instances", type=int, default=6, help="proxy processes per variant, pooled"
     )
     parser.add_argument("--warmup", type=int, default=20, help="per proxy and mode")
+    parser.add_argument(
+        "--cpu",
+        type=int,
+        default=0,
+        help="run this script, its fake upstream and every proxy on this one CPU (-1: don't pin)",
+    )
     parser.add_argument("--budget", type=float, default=240.0, help="stop measuring after (s)")
     parser.add_argument("--request-timeout", type=float, default=30.0)
     parser.add_argument("--json", type=Path, help="also write the result here")
     args = parser.parse_args()
     # A SIGTERM from the caller (its timeout) still stops the proxies on the way out.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    # Requests go one at a time, so one CPU does all the work of one. Left to the scheduler, a
+    # proxy process that happened to share a CPU with this one ran up to a quarter faster or
+    # slower than an identical one that did not, for as long as it lived: noise bigger than
+    # what is measured. Pinned before anything starts, every process inherits the one CPU.
+    if args.cpu >= 0:
+        os.sched_setaffinity(0, {args.cpu})
     pythons = {"patched": sys.executable, "unpatched": os.path.abspath(args.unpatched_python)}
     # The fake writes headers and body (or each SSE event) separately; with Nagle's algorithm on,
     # each later write waits for the proxy's delayed ACK (40 ms on Linux), a fixed stall that
@@ -207,6 +221,7 @@ def main() -> int:
                 "instances_per_variant": args.instances,
                 "batch": args.batch,
                 "warmup": args.warmup,
+                "cpu": args.cpu if args.cpu >= 0 else None,
                 "boot_s": round(booted, 1),
                 **measure(args, proxies),
             }
