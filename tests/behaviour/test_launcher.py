@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
 import sys
 import threading
 from pathlib import Path
@@ -63,3 +64,30 @@ def test_scopes_go_out_in_process_first_then_longest_first() -> None:
     recorded = {"a.py": 30.0, "c.py": 12.0}  # b.py never timed: 400 tests at the default
     assert scope_order(counts, recorded) == [IN_PROCESS, "a.py", "b.py", "c.py"]
     assert scope_order({"x.py": 3}, {}) == ["x.py"]
+
+
+# Run in a child interpreter: the check replaces the gc module's functions for good.
+FREEZE_COUNT_CHECK = """
+import gc, sys
+sys.path.insert(0, sys.argv[1])
+from proxy_forkserver import count_frozen_without_walking
+walk = gc.get_freeze_count
+kept = [[n] for n in range(5000)]
+gc.freeze()
+count_frozen_without_walking(walk())
+more = [{"n": n} for n in range(7000)]
+gc.freeze()
+assert gc.get_freeze_count() == walk(), (gc.get_freeze_count(), walk())
+gc.unfreeze()
+assert gc.get_freeze_count() == walk() == 0, (gc.get_freeze_count(), walk())
+"""
+
+
+def test_a_forks_freeze_count_is_the_walked_count() -> None:
+    """What the fork server's children answer for gc.get_freeze_count() (logged by every proxy
+    at start-up) is what walking the frozen objects would count, after the fork's own freeze."""
+    here = str(Path(__file__).parent)
+    done = subprocess.run(
+        [sys.executable, "-c", FREEZE_COUNT_CHECK, here], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
