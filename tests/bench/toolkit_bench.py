@@ -247,7 +247,7 @@ def toolkit_rows(ctx: Context) -> list[Row]:
             first.seconds,
             "s",
             10.0,
-            first.failure() or f"extract, import, clone, `git am` the series; sdist {seeded}",
+            first.failure() or f"read into git, clone, `git am` the series; sdist {seeded}",
         )
     ]
     noop = [
@@ -281,7 +281,7 @@ def rebase_rows(ctx: Context, cache: Path) -> list[Row]:
             pristine.seconds,
             "s",
             None,
-            pristine.failure() or "clone and `git am` the series; no extraction",
+            pristine.failure() or "clone and `git am` the series; the sdist is not read",
         )
     ]
     pin = load_pin(Project(kit).pin_file)
