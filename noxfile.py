@@ -94,15 +94,37 @@ def install_litellm(session: nox.Session, *requirements: str, python: str | None
     and with `--compile-bytecode`, as pip does by default. Without it, and with
     PYTHONDONTWRITEBYTECODE set, every proxy start compiles LiteLLM's ~3,100 modules again.
     `python` installs into another venv than the session's (the bench's unpatched one).
+
+    The same requirements and overrides as the venv's last install are not installed again (uv
+    would spend seconds asking the index whether anything changed), unless a package is to be
+    reinstalled; LiteLLM's files are checked against its RECORD either way.
     """
     overrides = json.loads(forkkit(session, "overrides", silent=True))
-    session.log(overrides["describe"])
-    # The toolkit's own uv (a dependency), whatever backend made the venv: --override and
-    # --reinstall-package are uv options, and a nox without uv falls back to virtualenv and pip.
     python = python or str(Path(session.virtualenv.location) / "bin" / "python")
-    uv_install = ("python", "-m", "uv", "pip", "install", "--compile-bytecode", "--python", python)
-    session.run(*uv_install, *overrides["uv_args"], *requirements)
+    marker = Path(python).parent.parent / ".forkkit-litellm-install.json"
+    wanted = json.dumps({"requirements": installed_state(requirements), "overrides": overrides})
+    reinstalling = "--reinstall-package" in requirements
+    if not reinstalling and marker.is_file() and marker.read_text() == wanted:
+        session.log(f"already installed as asked: {' '.join(requirements)}")
+    else:
+        session.log(overrides["describe"])
+        marker.unlink(missing_ok=True)
+        # The toolkit's own uv (a dependency), whatever backend made the venv: --override and
+        # --reinstall-package are uv options; a nox without uv falls back to virtualenv and pip.
+        uv_install = ("python", "-m", "uv", "pip", "install", "--compile-bytecode")
+        session.run(*uv_install, "--python", python, *overrides["uv_args"], *requirements)
+        marker.write_text(wanted)
     print(forkkit(session, "check-installed", "litellm", "--python", python, silent=True), end="")
+
+
+def installed_state(requirements: tuple[str, ...]) -> list[str]:
+    """The requirements without uv's --reinstall-package NAME: what the venv holds afterwards."""
+    state, skip = [], False
+    for argument in requirements:
+        if not skip and argument != "--reinstall-package":
+            state.append(argument)
+        skip = argument == "--reinstall-package"
+    return state
 
 
 def wheel_requirement(session: nox.Session, wheel: Path) -> list[str]:
