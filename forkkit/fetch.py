@@ -105,7 +105,10 @@ def sdist_files(archive: Path) -> Iterator[tuple[str, int, bytes]]:
             tops: set[str] = set()
             for member in tar:  # in archive order: a gzip stream reads forward only
                 _check_member(member, Path(nowhere))
-                top, _, path = posixpath.normpath(member.name).partition("/")
+                name = posixpath.normpath(member.name)
+                if name == ".":  # the archive's own root ("./"), as some tar writers list it
+                    continue
+                top, _, path = name.partition("/")
                 tops.add(top)
                 if len(tops) > 1 or not (path or member.isdir()):
                     raise ForkKitError(f"{archive.name}: expected one top-level directory")
@@ -121,8 +124,8 @@ def _check_member(member: tarfile.TarInfo, dest: Path) -> None:
     if hasattr(tarfile, "data_filter"):
         tarfile.data_filter(member, str(dest))
         return
-    target = (dest / member.name).resolve()  # pragma: no cover - Pythons without the filter
-    if dest.resolve() not in target.parents or member.issym() or member.islnk():
+    root, target = dest.resolve(), (dest / member.name).resolve()  # pragma: no cover - old Pythons
+    if (root not in target.parents and target != root) or member.issym() or member.islnk():
         raise ForkKitError(f"refusing unsafe path in sdist: {member.name}")
 
 

@@ -43,6 +43,7 @@ def _awkward_sdist(tmp_path: Path) -> Path:
     return _tar(
         tmp_path / "demo-1.0.tar.gz",
         [
+            _entry("./", tarfile.DIRTYPE),  # some tar writers list the archive's root
             _entry(f"{TOP}/", tarfile.DIRTYPE),
             _file(f"{TOP}/demo/__init__.py", b"VERSION = '1.0'\n"),
             _file(f"{TOP}/bin/run", b"#!/bin/sh\necho hi\n", mode=0o755),
