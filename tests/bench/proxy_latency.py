@@ -189,10 +189,10 @@ def main() -> int:
     args = parser.parse_args()
     # A SIGTERM from the caller (its timeout) still stops the proxies on the way out.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    # Requests go one at a time, so one CPU does all the work of one. Left to the scheduler, a
-    # proxy process that happened to share a CPU with this one ran up to a quarter faster or
-    # slower than an identical one that did not, for as long as it lived: noise bigger than
-    # what is measured. Pinned before anything starts, every process inherits the one CPU.
+    # Requests go one at a time, so one CPU does all the work of one; pinned, where the scheduler
+    # puts each process is one less thing that differs between variants. It does not make two
+    # identical proxies equally fast (they still differed by up to a quarter here): pooling
+    # --instances of each does that. Pinned before anything starts, every process inherits it.
     if args.cpu >= 0:
         os.sched_setaffinity(0, {args.cpu})
     pythons = {"patched": sys.executable, "unpatched": os.path.abspath(args.unpatched_python)}
